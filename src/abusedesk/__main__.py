@@ -1,0 +1,5 @@
+"""`python -m abusedesk` is the `abusedesk` command."""
+
+from abusedesk.cli import main
+
+main()

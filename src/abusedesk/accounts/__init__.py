@@ -1,0 +1,1 @@
+"""The account directory: companies, domains, mailboxes and abuse contacts from the platform."""

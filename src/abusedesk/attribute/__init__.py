@@ -1,0 +1,1 @@
+"""Attribute stage: which of our mailboxes really sent a reported message."""

@@ -1,0 +1,66 @@
+"""The typed result of attribution: which of our mailboxes sent a reported message.
+
+An `Attribution` names a mailbox only when evidence written by our own relays
+says so; otherwise the report stays unattributed, with the reason why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class AttributionMethod(StrEnum):
+    """Which piece of our own evidence named the sender, strongest first."""
+
+    QUEUE_ID = "queue-id"
+    """Our relay's queue id, joined to the SASL user our policy service recorded."""
+    RELAY_RECEIVED = "relay-received"
+    """Our relay's Received hop with `(Authenticated sender: …)`, confirmed by the
+    provider's hop above it showing receipt from a relay address."""
+    AUTHENTICATED_HEADER = "authenticated-header"
+    """A configured header our relay adds (e.g. X-Authenticated-Sender)."""
+    AUTH_RESULTS = "auth-results"
+    """`smtp.auth=` in an Authentication-Results written by our own authserv-id."""
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """A complaint charged to one of our mailboxes, with the evidence for it."""
+
+    mailbox: str
+    """The hosted mailbox, lowercased."""
+    method: AttributionMethod
+    evidence: str
+    """What was seen, in words a reviewer can check against the raw report."""
+    confidence: Confidence
+    queue_id: str | None = None
+    relay: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionOutcome:
+    """The result of trying to attribute one report: an attribution, or why not."""
+
+    attribution: Attribution | None
+    reason: str | None = None
+    """When unattributed: why, in words (no relay hop, unknown mailbox, …)."""
+
+
+class MailboxDirectory(Protocol):
+    """What attribution needs to know of the account directory."""
+
+    def is_hosted(self, address: str) -> bool:
+        """True when `address` (any case) is a mailbox on our platform."""
+        ...
+
+    def sender_for_queue_id(self, queue_id: str) -> str | None:
+        """The SASL user our policy service saw submit `queue_id`, if recorded."""
+        ...

@@ -1,0 +1,39 @@
+"""The command line: `abusedesk`. Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from abusedesk.errors import AbusedeskError
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE
+
+
+def main() -> None:
+    from abusedesk.cli.app import app
+
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.stderr.write("abusedesk: aborted\n")
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument, …
+        sys.stderr.write(f"abusedesk: {exc.format_message()}\n")
+        sys.exit(exc.exit_code)
+    except AbusedeskError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"abusedesk: {exc}\n")
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        name = type(exc).__name__
+        sys.stderr.write(f"abusedesk: internal error: {name}: {exc} (--debug shows where)\n")
+        sys.exit(INTERNAL_ERROR)

@@ -1,0 +1,65 @@
+"""`abusedesk accounts …`: the account directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from abusedesk.accounts.csv_reader import read_account_rows
+from abusedesk.accounts.importer import import_accounts
+from abusedesk.cli.context import cli_context
+from abusedesk.store.directory import list_mailboxes
+
+app = typer.Typer(
+    help="The account directory: companies, domains, mailboxes.", no_args_is_help=True
+)
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: company,company_abuse_contact,domain,address,created_at", dir_okay=False
+        ),
+    ],
+) -> None:
+    """Create or update accounts from a CSV file; re-importing changes nothing."""
+    engine = cli_context(ctx).engine
+    rows = read_account_rows(file)
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=len(rows) < 1000,
+    ) as progress:
+        task = progress.add_task("import", total=len(rows))
+        summary = import_accounts(engine, rows, lambda n: progress.advance(task, n))
+    typer.echo(
+        f"{summary.rows} rows: {summary.mailboxes_created} mailboxes created, "
+        f"{summary.mailboxes_updated} updated, {summary.companies_created} companies and "
+        f"{summary.domains_created} domains created, {summary.contacts_changed} abuse contacts "
+        "set" + ("" if summary.changed_anything else " (nothing changed)")
+    )
+
+
+@app.command("list")
+def list_accounts(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many.", min=1)] = None,
+) -> None:
+    """List mailboxes with their company, domain and services."""
+    views = list_mailboxes(cli_context(ctx).engine, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([view.as_json() for view in views], indent=2))
+        return
+    for view in views:
+        typer.echo(f"{view.address:40} {view.status:24} {view.domain:24} {view.company}")

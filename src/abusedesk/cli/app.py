@@ -1,0 +1,51 @@
+"""The `abusedesk` command tree; each group lives in a module of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from abusedesk import __version__
+from abusedesk.cli import accounts, db, mailbox
+from abusedesk.cli.context import CliContext
+
+app = typer.Typer(
+    name="abusedesk",
+    help="The abuse desk of an email hosting platform: feedback-loop reports in, "
+    "fair soft-suspensions out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(mailbox.app, name="mailbox")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"abusedesk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML config file (else $ABUSEDESK_CONFIG, else ./abusedesk.toml).",
+            dir_okay=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    ctx.obj = CliContext(config_path=config, debug=debug)

@@ -1,0 +1,49 @@
+"""What every CLI command shares: the settings and the database, built once on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+from sqlalchemy import Engine
+
+from abusedesk.config import Settings, load_settings
+from abusedesk.store.engine import check_database, create_database_engine
+from abusedesk.store.schema import ensure_schema
+
+
+@dataclass
+class CliContext:
+    config_path: Path | None = None
+    debug: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        """The database, reachable and with an up-to-date schema (an empty one is created)."""
+        engine = self.unmigrated_engine
+        ensure_schema(engine)
+        return engine
+
+    @property
+    def unmigrated_engine(self) -> Engine:
+        """The database, reachable, whatever its schema: for `db upgrade`."""
+        if self._engine is None:
+            engine = create_database_engine(self.settings.effective_database_url)
+            check_database(engine)
+            self._engine = engine
+        return self._engine
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, CliContext)
+    return obj

@@ -1,0 +1,32 @@
+"""`abusedesk mailbox …`: one mailbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from abusedesk.cli.context import cli_context
+from abusedesk.errors import NotFoundError
+from abusedesk.store.directory import find_mailbox
+
+app = typer.Typer(help="Look at and act on one mailbox.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(help="The mailbox address (any case).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a mailbox's status, services, company and domain."""
+    view = find_mailbox(cli_context(ctx).engine, address)
+    if view is None:
+        raise NotFoundError(f"no mailbox {address.strip().lower()} in the account directory")
+    data = view.as_json()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        typer.echo(f"{key:12} {value}")

@@ -1,0 +1,1 @@
+"""Parse stage: raw report bytes in, a typed `Report` out."""

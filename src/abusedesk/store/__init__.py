@@ -1,0 +1,1 @@
+"""Storage: the tables, the engine, migrations and the queries the stages share."""

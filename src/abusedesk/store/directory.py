@@ -1,0 +1,114 @@
+"""Queries on the account directory: mailbox lookups and their status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, Select, select
+from sqlmodel import Session, col
+
+from abusedesk.accounts.csv_reader import normalize_address
+from abusedesk.store.tables import Company, Domain, Mailbox, SubmittedMessage
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxView:
+    """A mailbox as the CLI and API show it."""
+
+    address: str
+    company: str
+    domain: str
+    created_at: datetime | None
+    send: bool
+    receive: bool
+    login: bool
+    deleted: bool
+
+    @property
+    def status(self) -> str:
+        if self.deleted:
+            return "deleted"
+        if not (self.send and self.receive and self.login):
+            return "some-services-disabled"
+        return "active"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "address": self.address,
+            "status": self.status,
+            "services": {"send": self.send, "receive": self.receive, "login": self.login},
+            "company": self.company,
+            "domain": self.domain,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+_VIEW_COLUMNS = (
+    col(Mailbox.address),
+    col(Company.name),
+    col(Domain.name),
+    col(Mailbox.created_at),
+    col(Mailbox.can_send),
+    col(Mailbox.can_receive),
+    col(Mailbox.can_login),
+    col(Mailbox.deleted_at),
+)
+
+
+def _view(
+    row: tuple[str, str, str, datetime | None, bool, bool, bool, datetime | None],
+) -> MailboxView:
+    address, company, domain, created_at, send, receive, login, deleted_at = row
+    return MailboxView(
+        address, company, domain, created_at, send, receive, login, deleted_at is not None
+    )
+
+
+def _view_query() -> Select[str, str, str, datetime | None, bool, bool, bool, datetime | None]:
+    return (
+        select(*_VIEW_COLUMNS)
+        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
+        .join(Company, col(Company.id) == col(Domain.company_id))
+    )
+
+
+def find_mailbox(engine: Engine, address: str) -> MailboxView | None:
+    with Session(engine) as session:
+        row = session.execute(
+            _view_query().where(col(Mailbox.address) == normalize_address(address))
+        ).first()
+    return _view(row) if row else None
+
+
+def list_mailboxes(engine: Engine, *, limit: int | None = None) -> list[MailboxView]:
+    query = _view_query().order_by(col(Company.name), col(Domain.name), col(Mailbox.address))
+    if limit is not None:
+        query = query.limit(limit)
+    with Session(engine) as session:
+        return [_view(row) for row in session.execute(query)]
+
+
+class DatabaseDirectory:
+    """The `MailboxDirectory` attribution uses, answered from the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def is_hosted(self, address: str) -> bool:
+        with self._engine.connect() as connection:
+            found = connection.execute(
+                select(col(Mailbox.id)).where(
+                    col(Mailbox.address) == normalize_address(address),
+                    col(Mailbox.deleted_at).is_(None),
+                )
+            ).first()
+        return found is not None
+
+    def sender_for_queue_id(self, queue_id: str) -> str | None:
+        with self._engine.connect() as connection:
+            return connection.execute(
+                select(col(SubmittedMessage.sasl_username)).where(
+                    col(SubmittedMessage.queue_id) == queue_id
+                )
+            ).scalar_one_or_none()

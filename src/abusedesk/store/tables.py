@@ -1,0 +1,233 @@
+"""The database tables of the whole domain, as SQLModel classes.
+
+Addresses and domain names are stored lowercased: comparisons are
+case-insensitive everywhere because the stored form is the canonical one.
+Every time column is `UtcDateTime`. Structured evidence (envelopes, facts,
+actions) is JSON, which both SQLite and PostgreSQL store natively.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from abusedesk.store.types import UtcDateTime, utcnow
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Company(SQLModel, table=True):
+    """A reseller: it owns domains and answers for their mailboxes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Domain(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=253)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Mailbox(SQLModel, table=True):
+    """A hosted mailbox with its per-service switches."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(unique=True, max_length=320)
+    domain_id: int = Field(foreign_key="domain.id", index=True)
+    created_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    signup_ip: str | None = Field(default=None, max_length=45)
+    can_send: bool = True
+    can_receive: bool = True
+    can_login: bool = True
+    deleted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Contact(SQLModel, table=True):
+    """An address to notify; domain-level contacts take precedence over company-level ones."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    domain_id: int | None = Field(default=None, foreign_key="domain.id", index=True)
+    role: str = Field(default="abuse", max_length=32)
+    email: str = Field(max_length=320)
+    verified: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class RawReport(SQLModel, table=True):
+    """The bytes of a report exactly as received, stored before we say "accepted"."""
+
+    __table_args__ = (Index("ix_rawreport_status_id", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    source: str = Field(max_length=16)
+    peer: str | None = Field(default=None, max_length=255)
+    envelope: dict[str, Any] = _json()
+    trusted: bool = False
+    trust_reason: str | None = None
+    status: str = Field(default="pending", max_length=16)
+    reason: str | None = None
+    attempts: int = 0
+    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    processed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Complaint(SQLModel, table=True):
+    """What one report says, and the mailbox it was charged to (if any)."""
+
+    __table_args__ = (
+        Index("ix_complaint_mailbox_kind_time", "mailbox_id", "kind", "occurred_at"),
+        Index("ix_complaint_time", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    raw_report_id: int = Field(foreign_key="rawreport.id", unique=True)
+    dedupe_key: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)
+    format: str = Field(max_length=16)
+    feedback_type: str | None = Field(default=None, max_length=64)
+    reporter: str | None = Field(default=None, max_length=255, index=True)
+    trusted: bool = False
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    source_ip: str | None = Field(default=None, max_length=45)
+    original_message_id: str | None = Field(default=None, max_length=998, index=True)
+    original_from: str | None = Field(default=None, max_length=320)
+    original_mail_from: str | None = Field(default=None, max_length=320)
+    original_subject: str | None = None
+    original_excerpt: str | None = None
+    mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id")
+    attribution_method: str | None = Field(default=None, max_length=32)
+    attribution_evidence: str | None = None
+    attribution_confidence: str | None = Field(default=None, max_length=16)
+    queue_id: str | None = Field(default=None, max_length=64)
+    unattributed_reason: str | None = None
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class SubmittedMessage(SQLModel, table=True):
+    """A message our relay accepted from an authenticated user, seen by the policy service.
+
+    It joins a report to its sender by our own queue id when every address in
+    the report is redacted.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    queue_id: str = Field(max_length=64, unique=True)
+    sasl_username: str = Field(max_length=320)
+    submitted_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    recipient_count: int = 0
+
+
+class Decision(SQLModel, table=True):
+    """What the rules decided for one event, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(max_length=32)
+    mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id", index=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    decided_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    facts: dict[str, Any] = _json()
+    fired: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    missed: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    actions: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rules_path: str = Field(default="", max_length=1024)
+    rules_hash: str = Field(default="", max_length=64)
+    shadow: bool = False
+
+
+class Suspension(SQLModel, table=True):
+    __table_args__ = (Index("ix_suspension_mailbox_time", "mailbox_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox_id: int = Field(foreign_key="mailbox.id")
+    service: str = Field(default="send", max_length=16)
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")
+    rule: str | None = Field(default=None, max_length=200)
+    complaint_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    lifted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    lifted_by: str | None = Field(default=None, max_length=200)
+    outcome: str | None = Field(default=None, max_length=32)
+    note: str | None = None
+
+
+class Escalation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    pattern: str = Field(max_length=64)
+    scope: str = Field(max_length=16)
+    scope_key: str = Field(max_length=320, index=True)
+    status: str = Field(default="open", max_length=16)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")
+    evidence: dict[str, Any] = _json()
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    note: str | None = None
+
+
+class Notice(SQLModel, table=True):
+    """A message in the outbox: written with its decision, delivered (and retried) later."""
+
+    __table_args__ = (Index("ix_notice_status_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")
+    template: str = Field(max_length=100)
+    recipient: str = Field(max_length=320)
+    fallback: bool = False
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = None
+    message_id: str | None = Field(default=None, max_length=998)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class AdminUser(SQLModel, table=True):
+    """A person who reviews cases: platform staff, or an admin of one company or domain."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=200)
+    role: str = Field(max_length=32)
+    company_id: int | None = Field(default=None, foreign_key="company.id")
+    domain_id: int | None = Field(default=None, foreign_key="domain.id")
+    password_hash: str | None = None
+    api_token_hash: str | None = Field(default=None, max_length=128, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    disabled: bool = False
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, to which object, when, from where, and their note."""
+
+    __table_args__ = (Index("ix_auditentry_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    target_type: str = Field(max_length=32)
+    target: str = Field(max_length=320)
+    origin: str = Field(default="cli", max_length=255)
+    note: str | None = None
+    detail: dict[str, Any] = _json()
