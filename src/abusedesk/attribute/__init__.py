@@ -1,1 +1,19 @@
 """Attribute stage: which of our mailboxes really sent a reported message."""
+
+from abusedesk.attribute.attribution import (
+    Attribution,
+    AttributionMethod,
+    AttributionOutcome,
+    Confidence,
+    MailboxDirectory,
+)
+from abusedesk.attribute.attributor import attribute_report
+
+__all__ = [
+    "Attribution",
+    "AttributionMethod",
+    "AttributionOutcome",
+    "Confidence",
+    "MailboxDirectory",
+    "attribute_report",
+]

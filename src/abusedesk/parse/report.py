@@ -127,6 +127,9 @@ class Report:
     outer_message_id: str | None = None
     outer_subject: str | None = None
     outer_from: str | None = None
+    outer_to: tuple[str, ...] = ()
+    """The report's own To addresses, lowercased; for an unsubscribe request the
+    list or VERP address that names the campaign."""
     original: OriginalMessage | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)
     """Human-readable notes on anything odd or missing, for reviewers."""

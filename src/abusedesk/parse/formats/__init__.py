@@ -1,0 +1,1 @@
+"""One module per report format: each reads its format into a `Report`."""

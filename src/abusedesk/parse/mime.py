@@ -1,0 +1,176 @@
+"""Walk a report's MIME tree: find its parts and read their decoded text.
+
+The stdlib parser (`compat32`, the fast one) builds the tree. This module
+knows what it gets wrong for reports: a `message/*` part whose body is
+base64 (the stdlib parses the base64 as if it were header fields), the
+misspelt original-headers types generators really send, parts that a
+truncated multipart leaves half-read, and defects worth telling a reviewer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import errors
+from email.message import Message
+from email.parser import BytesParser
+
+from abusedesk.parse.normalize import cap_containers, normalise_line_endings
+
+MAX_PARTS = 500
+"""Parts beyond this many are not looked at; no report has more than a handful."""
+
+FEEDBACK_REPORT = "message/feedback-report"
+FULL_ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822", "message/rfc-822"})
+HEADERS_ORIGINAL_TYPES = frozenset(
+    {
+        "text/rfc822-headers",
+        # Misspellings real generators send (corpus files 05 and 06).
+        "message/rfc822-headers",
+        "text/rfc822-header",
+        "message/rfc822-header",
+    }
+)
+
+_PARSER = BytesParser()  # compat32: the fastest policy, and the most forgiving.
+
+_DEFECT_NOTES: dict[type[errors.MessageDefect], str] = {
+    errors.CloseBoundaryNotFoundDefect: "multipart truncated: closing boundary missing",
+    errors.StartBoundaryNotFoundDefect: "multipart boundary never appears; parts lost",
+    errors.NoBoundaryInMultipartDefect: "multipart has no boundary parameter",
+    errors.MissingHeaderBodySeparatorDefect: "a header block ends without a blank line",
+    errors.FirstHeaderLineIsContinuationDefect: "a header block starts with a continuation line",
+    errors.MultipartInvariantViolationDefect: "multipart content-type on a part that has no parts",
+}
+
+
+def parse_bytes(data: bytes) -> Message:
+    """The MIME tree of normalised report bytes."""
+    return _PARSER.parsebytes(data)
+
+
+def iter_parts(message: Message) -> Iterator[Message]:
+    """Every part of `message` in order, itself first, not descending into
+    `message/*` parts: the original message's own parts are not the report's."""
+    stack = [message]
+    seen = 0
+    while stack and seen < MAX_PARTS:
+        part = stack.pop()
+        seen += 1
+        yield part
+        payload = part.get_payload()
+        if isinstance(payload, list) and part.get_content_maintype() != "message":
+            stack.extend(reversed([child for child in payload if isinstance(child, Message)]))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportParts:
+    """A report's parts with their content types, computed once.
+
+    Every format reader looks for parts by type; asking the stdlib for a
+    part's content type re-parses its header each time.
+    """
+
+    message: Message
+    parts: tuple[tuple[str, Message], ...]
+
+    @classmethod
+    def of(cls, message: Message) -> ReportParts:
+        return cls(message, tuple((part.get_content_type(), part) for part in iter_parts(message)))
+
+    def find(self, content_types: frozenset[str] | str) -> Message | None:
+        """The first part of one of `content_types`."""
+        wanted = frozenset({content_types}) if isinstance(content_types, str) else content_types
+        for content_type, part in self.parts:
+            if content_type in wanted:
+                return part
+        return None
+
+
+def find_part(message: Message, content_types: frozenset[str] | str) -> Message | None:
+    """The first report part of one of `content_types`."""
+    wanted = frozenset({content_types}) if isinstance(content_types, str) else content_types
+    for part in iter_parts(message):
+        if part.get_content_type() in wanted:
+            return part
+    return None
+
+
+def transfer_encoding(part: Message) -> str:
+    return str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+
+
+def decode_transfer(text: str, encoding: str) -> bytes:
+    """`text` with its content-transfer-encoding undone; broken base64 is read
+    as far as it goes instead of failing."""
+    raw = text.encode("utf-8", "surrogateescape")
+    if encoding == "base64":
+        compact = b"".join(raw.split())
+        compact = compact[: len(compact) - len(compact) % 4]
+        try:
+            return base64.b64decode(compact)
+        except (binascii.Error, ValueError):
+            return raw
+    if encoding == "quoted-printable":
+        return quopri.decodestring(raw)
+    return raw
+
+
+def message_part_source(part: Message) -> str:
+    """The text inside a `message/*` part, before the stdlib read it as a message.
+
+    The stdlib has already parsed the inside of every `message/*` part. When
+    that inside was base64 (no header field can contain base64), it kept it
+    all as the body of a header-less message, which is returned here.
+    """
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload
+    if not isinstance(payload, list) or not payload or not isinstance(payload[0], Message):
+        return ""
+    inner = payload[0]
+    inner_payload = inner.get_payload()
+    if not inner.keys() and isinstance(inner_payload, str):
+        return inner_payload
+    try:
+        return inner.as_string()
+    except Exception:
+        # The generator chokes on some broken trees; header-less text is
+        # still better than nothing.
+        return inner_payload if isinstance(inner_payload, str) else ""
+
+
+def decoded_part_text(part: Message) -> str:
+    """The text of a report part with its transfer encoding undone, LF line endings."""
+    if part.get_content_maintype() == "message":
+        source = message_part_source(part)
+    else:
+        payload = part.get_payload()
+        source = payload if isinstance(payload, str) else ""
+    encoding = transfer_encoding(part)
+    if encoding not in ("base64", "quoted-printable"):
+        return source
+    raw, _ = cap_containers(normalise_line_endings(decode_transfer(source, encoding)))
+    # Non-ASCII bytes become surrogate escapes, exactly as the stdlib's bytes
+    # parser leaves them, so every later step treats both paths alike.
+    return raw.decode("ascii", "surrogateescape")
+
+
+def is_transfer_encoded(part: Message) -> bool:
+    return transfer_encoding(part) in ("base64", "quoted-printable")
+
+
+def defect_notes(message: Message, where: str) -> list[str]:
+    """Reviewer notes for the stdlib's defects in `message`, not inside its `message/*` parts."""
+    notes: list[str] = []
+    for part in iter_parts(message):
+        for defect in part.defects:
+            note = _DEFECT_NOTES.get(type(defect))
+            if note is not None:
+                text = f"{note} (in the {where})"
+                if text not in notes:
+                    notes.append(text)
+    return notes

@@ -1,0 +1,62 @@
+"""Shared pieces for attribution tests: the fixture platform's config and directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from abusedesk.accounts.csv_reader import read_account_rows
+from abusedesk.config import AttributionSettings, load_settings
+from abusedesk.parse.received import parse_received_chain
+from abusedesk.parse.report import OriginalMessage, Report, ReportFormat, ReportKind
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+
+MakeReport = Callable[..., Report]
+
+
+class HostedDirectory:
+    """`MailboxDirectory` over a set of addresses and the policy service's queue ids."""
+
+    def __init__(self, addresses: Iterable[str], queue_ids: Mapping[str, str] | None = None):
+        self._addresses = {address.casefold() for address in addresses}
+        self._queue_ids = dict(queue_ids or {})
+
+    def is_hosted(self, address: str) -> bool:
+        return address.casefold() in self._addresses
+
+    def sender_for_queue_id(self, queue_id: str) -> str | None:
+        return self._queue_ids.get(queue_id)
+
+    def with_queue_ids(self, queue_ids: Mapping[str, str]) -> HostedDirectory:
+        return HostedDirectory(self._addresses, queue_ids)
+
+
+@pytest.fixture(scope="session")
+def settings() -> AttributionSettings:
+    return load_settings(FIXTURES / "abusedesk.toml", environ={}).attribution
+
+
+@pytest.fixture(scope="session")
+def directory() -> HostedDirectory:
+    return HostedDirectory(row.address for row in read_account_rows(FIXTURES / "accounts.csv"))
+
+
+def build_report(received: Sequence[str], headers: Sequence[tuple[str, str]] = ()) -> Report:
+    """A complaint whose original carries `received` (newest first), then `headers`."""
+    return report_from_headers([*(("Received", value) for value in received), *headers])
+
+
+def report_from_headers(headers: Sequence[tuple[str, str]]) -> Report:
+    """A complaint whose original has exactly this header block, in this order."""
+    received = [value for name, value in headers if name.lower() == "received"]
+    original = OriginalMessage(headers=tuple(headers), received=parse_received_chain(received))
+    return Report(kind=ReportKind.COMPLAINT, format=ReportFormat.ARF, original=original)
+
+
+@pytest.fixture
+def make_report() -> MakeReport:
+    return build_report
