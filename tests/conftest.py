@@ -8,9 +8,12 @@ other's rows and the run leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +22,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from abusedesk.accounts.csv_reader import read_account_rows
+from abusedesk.accounts.importer import import_accounts
+from abusedesk.config import Settings, load_settings
+from abusedesk.service import Listening, Roles, run_service
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.migrate import upgrade_database
 
@@ -99,3 +106,64 @@ def run_cli(
         input=stdin,
         text=True,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The demo configuration (our relays, provider networks) on this test's database."""
+    return load_settings(
+        FIXTURES / "abusedesk.toml",
+        environ={
+            "ABUSEDESK_DATABASE_URL": database_url,
+            "ABUSEDESK_DATA_DIR": str(tmp_path / "data"),
+            "ABUSEDESK_SMTP__PORT": "0",
+            "ABUSEDESK_WEB__PORT": "0",
+            "ABUSEDESK_POLICY__PORT": "0",
+        },
+    )
+
+
+@pytest.fixture
+def directory_engine(engine: Engine) -> Engine:
+    """A migrated database holding the sample account directory from fixtures/."""
+    import_accounts(engine, read_account_rows(FIXTURES / "accounts.csv"))
+    return engine
+
+
+class RunningService:
+    """`abusedesk serve` in a background thread with its own event loop."""
+
+    def __init__(self, settings: Settings, engine: Engine, roles: Roles) -> None:
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self.listening: Listening | None = None
+        self._thread = threading.Thread(
+            target=self._loop.run_until_complete,
+            args=(run_service(settings, engine, roles, stop=self._stop, on_ready=self._on_ready),),
+            daemon=True,
+        )
+
+    def _on_ready(self, listening: Listening) -> None:
+        self.listening = listening
+        self._ready.set()
+
+    def __enter__(self) -> RunningService:
+        self._thread.start()
+        assert self._ready.wait(10), "service did not start"
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        self._loop.close()
+
+    @property
+    def smtp_address(self) -> tuple[str, int]:
+        assert self.listening is not None and self.listening.smtp is not None
+        return self.listening.smtp
+
+
+def crlf(raw: bytes) -> bytes:
+    """`raw` with CRLF line endings, as SMTP carries it (smtplib sends bytes as they are)."""
+    return re.sub(rb"\r\n|\n|\r", b"\r\n", raw)

@@ -188,14 +188,16 @@ def load_settings(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    _apply_environment(data, env)
+    from_env = _apply_environment(data, env)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc, path)) from exc
+        raise ConfigError(_describe_validation_error(exc, path, from_env)) from exc
 
 
-def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Overlay `ABUSEDESK_*` variables on `data`; returns which config key came from which."""
+    origins: dict[str, str] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
@@ -209,10 +211,13 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
             if not isinstance(target, dict):
                 raise ConfigError(f"{name}: {section!r} is not a section")
             target[field] = value
+            origins[f"{section}.{field}"] = name
         else:
             if key in SECTIONS:
                 raise ConfigError(f"{name}: {key!r} is a section; set {name}__KEY instead")
             data[key] = value
+            origins[key] = name
+    return origins
 
 
 def _parse_env_value(raw: str) -> Any:
@@ -222,13 +227,19 @@ def _parse_env_value(raw: str) -> Any:
         return raw
 
 
-def _describe_validation_error(exc: ValidationError, path: Path | None) -> str:
-    where = f"{path}: " if path else ""
+def _describe_validation_error(
+    exc: ValidationError, path: Path | None, from_env: dict[str, str]
+) -> str:
     problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
+        env_name = next(
+            (v for k, v in from_env.items() if key == k or key.startswith(k + ".")), None
+        )
+        where = f"{env_name}: " if env_name else (f"{path}: " if path else "")
         if error["type"] == "extra_forbidden":
-            problems.append(f"unknown config key {key!r}")
+            problems.append(f"{where}unknown config key {key!r}")
         else:
-            problems.append(f"config key {key!r}: {error['msg']} (got {error.get('input')!r})")
-    return where + "; ".join(problems)
+            got = error.get("input")
+            problems.append(f"{where}config key {key!r}: {error['msg']} (got {got!r})")
+    return "; ".join(problems)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from abusedesk import __version__
-from abusedesk.cli import accounts, db, mailbox
+from abusedesk.cli import accounts, db, demo, mailbox, reports, serve
 from abusedesk.cli.context import CliContext
 
 app = typer.Typer(
@@ -22,6 +22,11 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(mailbox.app, name="mailbox")
+app.add_typer(reports.app, name="reports")
+app.command("parse")(reports.parse_command)
+app.command("ingest")(reports.ingest_command)
+app.command("serve")(serve.serve_command)
+app.command("demo")(demo.demo_command)
 
 
 def _show_version(value: bool) -> None:

@@ -20,6 +20,13 @@ class CliContext:
     _settings: Settings | None = field(default=None, repr=False)
     _engine: Engine | None = field(default=None, repr=False)
 
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, config_path: Path | None = None, debug: bool = False
+    ) -> CliContext:
+        """A context whose settings were built by the caller (the demo does that)."""
+        return cls(config_path=config_path, debug=debug, _settings=settings)
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from abusedesk.store.types import UtcDateTime, utcnow
@@ -231,3 +231,19 @@ class AuditEntry(SQLModel, table=True):
     origin: str = Field(default="cli", max_length=255)
     note: str | None = None
     detail: dict[str, Any] = _json()
+
+
+class ImapCursor(SQLModel, table=True):
+    """How far the IMAP poller has stored one folder of one polled mailbox.
+
+    Every message with a UID up to `last_uid` has been stored; such a message
+    still in the folder only needs moving. UIDs mean nothing across a change
+    of `uidvalidity`, and both are unsigned 32-bit numbers, hence BIGINT.
+    `account` is `username@host`, and a username may itself be an address.
+    """
+
+    account: str = Field(primary_key=True, max_length=600)
+    folder: str = Field(primary_key=True, max_length=255)
+    uidvalidity: int = Field(sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -1,0 +1,138 @@
+"""`abusedesk demo`: a throwaway instance with sample accounts and reports, and what to try next."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import smtplib
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from abusedesk.accounts.csv_reader import read_account_rows
+from abusedesk.accounts.importer import import_accounts
+from abusedesk.cli.context import CliContext, cli_context
+from abusedesk.config import load_settings
+from abusedesk.errors import AbusedeskError
+from abusedesk.pipeline.claims import pending_count
+from abusedesk.service import Listening, Roles, run_service
+from abusedesk.store.tables import Complaint, Mailbox, RawReport
+
+REPO_FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+DEMO_RECIPIENT = "fbl@abusedesk.example"
+
+
+def demo_command(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the demo's data here (default: a new temporary folder)."),
+    ] = None,
+    smtp_port: Annotated[
+        int, typer.Option(help="SMTP port for reports (0: any free port).", min=0, max=65535)
+    ] = 2525,
+    web_port: Annotated[
+        int, typer.Option(help="HTTP port for metrics (0: any free port).", min=0, max=65535)
+    ] = 8025,
+    once: Annotated[bool, typer.Option("--once", help="Tell the story, then stop.")] = False,
+) -> None:
+    """Run abusedesk on SQLite with sample accounts, feed it sample reports, show what happened."""
+    if not (REPO_FIXTURES / "accounts.csv").is_file():
+        raise AbusedeskError(f"the demo needs the repository's fixtures/ folder ({REPO_FIXTURES})")
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="abusedesk-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "abusedesk.toml"
+    config.write_text(
+        f'data_dir = "{folder}"\n' + (REPO_FIXTURES / "abusedesk.toml").read_text(),
+        encoding="utf-8",
+    )
+    settings = load_settings(
+        config,
+        environ={"ABUSEDESK_SMTP__PORT": str(smtp_port), "ABUSEDESK_WEB__PORT": str(web_port)},
+    )
+    context = CliContext.for_settings(settings, config_path=config, debug=cli_context(ctx).debug)
+    engine = context.engine
+    summary = import_accounts(engine, read_account_rows(REPO_FIXTURES / "accounts.csv"))
+    typer.echo(f"demo data in {folder}; {summary.mailboxes_created} sample mailboxes imported")
+
+    stop = asyncio.Event()
+    reports = sorted((REPO_FIXTURES / "reports" / "attribution").glob("*.eml"))
+
+    def story(listening: Listening) -> None:
+        assert listening.smtp is not None
+        loop = asyncio.get_running_loop()
+        finished = (lambda: loop.call_soon_threadsafe(stop.set)) if once else None
+        threading.Thread(
+            target=_tell_story, args=(context, listening, reports, finished), daemon=True
+        ).start()
+
+    async def main() -> None:
+        if not once:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        await run_service(context.settings, engine, Roles(), stop=stop, on_ready=story)
+
+    asyncio.run(main())
+
+
+def _tell_story(
+    context: CliContext,
+    listening: Listening,
+    reports: list[Path],
+    finished: Callable[[], None] | None,
+) -> None:
+    assert listening.smtp is not None
+    host, port = listening.smtp
+    typer.echo(
+        f"\n1. Sending {len(reports)} sample feedback reports to {DEMO_RECIPIENT} "
+        f"over SMTP on {host}:{port} …"
+    )
+    with smtplib.SMTP(host, port, timeout=30) as client:
+        for path in reports:
+            as_sent = re.sub(rb"\r\n|\n|\r", b"\r\n", path.read_bytes())  # SMTP wants CRLF
+            client.sendmail("scomp@aol.example", [DEMO_RECIPIENT], as_sent)
+    engine = context.engine
+    while pending_count(engine):
+        threading.Event().wait(0.2)
+    typer.echo("\n2. What abusedesk made of them:")
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                col(RawReport.id),
+                col(RawReport.status),
+                col(RawReport.reason),
+                col(Mailbox.address),
+                col(Complaint.kind),
+            )
+            .join(Complaint, col(Complaint.raw_report_id) == col(RawReport.id), isouter=True)
+            .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id), isouter=True)
+            .order_by(col(RawReport.id))
+        ).all()
+    for report_id, status, reason, mailbox, kind in rows:
+        target = f"charged to {mailbox}" if mailbox else (reason or "")
+        typer.echo(f"   report {report_id:>3}: {kind or '-':13} {status:12} {target}")
+    config = context.config_path
+    typer.echo(
+        "\n3. Try it yourself (in another terminal):\n"
+        f"   abusedesk --config {config} reports list --status quarantined\n"
+        f"   abusedesk --config {config} mailbox show alice@shop.example --json\n"
+        f"   abusedesk --config {config} parse --json fixtures/reports/attribution/*.eml\n"
+        f"   swaks --server {host}:{port} --to {DEMO_RECIPIENT} --data <report.eml>\n"
+        + (
+            f"   curl http://{listening.web[0]}:{listening.web[1]}/metrics\n"
+            if listening.web
+            else ""
+        )
+    )
+    if finished:
+        finished()
+    else:
+        typer.echo("abusedesk is running; Ctrl-C stops it.")

@@ -1,0 +1,155 @@
+"""`abusedesk parse`, `ingest` and `reports …`: reports in, and what became of them."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from abusedesk.attribute import attribute_report
+from abusedesk.cli.context import cli_context
+from abusedesk.errors import NotFoundError
+from abusedesk.ingest.files import STDIN, read_reports
+from abusedesk.ingest.spool import IncomingReport, store_reports
+from abusedesk.ingest.trust import trust_for_operator
+from abusedesk.parse import parse_report
+from abusedesk.pipeline.worker import ReportWorker
+from abusedesk.record.summary import readable_summary, report_summary
+from abusedesk.store.directory import DatabaseDirectory
+from abusedesk.store.tables import RawReport
+from abusedesk.store.types import ReportSource, ReportStatus
+
+app = typer.Typer(help="Stored reports and what became of them.", no_args_is_help=True)
+
+STORE_BATCH = 200
+
+
+def parse_command(
+    ctx: typer.Context,
+    files: Annotated[list[str], typer.Argument(help="Report files, folders or mbox files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per report.")] = False,
+) -> None:
+    """Parse and attribute reports without storing anything."""
+    context = cli_context(ctx)
+    directory = DatabaseDirectory(context.engine)
+    for found in read_reports(files):
+        report = parse_report(found.raw)
+        outcome = attribute_report(report, context.settings.attribution, directory)
+        summary = report_summary(found.origin, report, outcome)
+        typer.echo(
+            json.dumps(summary, ensure_ascii=False) if as_json else readable_summary(summary)
+        )
+
+
+def ingest_command(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, Maildir or other folders, mbox files, or - for stdin (an MTA pipe)."
+        ),
+    ],
+    untrusted: Annotated[
+        bool,
+        typer.Option(
+            "--untrusted", help="These reports do not come from a trusted feedback-loop provider."
+        ),
+    ] = False,
+) -> None:
+    """Store reports, then process them. Exit 75 (try again) when the database is unavailable."""
+    context = cli_context(ctx)
+    engine = context.engine
+    trusted, trust_reason = trust_for_operator(untrusted)
+    source = ReportSource.STDIN if paths == [STDIN] else ReportSource.FILE
+    found = list(read_reports(paths))
+    stored = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        disable=len(found) < 20,
+    ) as progress:
+        task = progress.add_task("storing", total=len(found))
+        for start in range(0, len(found), STORE_BATCH):
+            batch = found[start : start + STORE_BATCH]
+            stored += len(
+                store_reports(
+                    engine,
+                    [
+                        IncomingReport(
+                            raw=item.raw,
+                            source=source,
+                            trusted=trusted,
+                            trust_reason=trust_reason,
+                            envelope={"origin": item.origin},
+                        )
+                        for item in batch
+                    ],
+                )
+            )
+            progress.advance(task, len(batch))
+    processed = ReportWorker(engine, context.settings).run_until_idle()
+    typer.echo(f"stored {stored} report(s); processed {processed}")
+
+
+@app.command("list")
+def list_reports(
+    ctx: typer.Context,
+    status: Annotated[ReportStatus | None, typer.Option(help="Only reports in this state.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+) -> None:
+    """List stored reports with their status and, when set aside, the reason."""
+    query = select(
+        col(RawReport.id),
+        col(RawReport.received_at),
+        col(RawReport.source),
+        col(RawReport.peer),
+        col(RawReport.size),
+        col(RawReport.trusted),
+        col(RawReport.status),
+        col(RawReport.reason),
+    )
+    if status is not None:
+        query = query.where(col(RawReport.status) == status.value)
+    query = query.order_by(col(RawReport.id).desc()).limit(limit)
+    with Session(cli_context(ctx).engine) as session:
+        rows = [
+            {
+                "id": r[0],
+                "received_at": r[1].isoformat(),
+                "source": r[2],
+                "peer": r[3],
+                "size": r[4],
+                "trusted": r[5],
+                "status": r[6],
+                "reason": r[7],
+            }
+            for r in session.execute(query)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['id']:>7} {row['received_at'][:19]} {row['source']:6} "
+            f"{row['status']:12} {row['reason'] or ''}"
+        )
+
+
+@app.command("show")
+def show_report(
+    ctx: typer.Context,
+    report_id: Annotated[int, typer.Argument(help="The report's id.")],
+) -> None:
+    """Print a stored report's raw message, as text."""
+    with Session(cli_context(ctx).engine) as session:
+        raw_report = session.get(RawReport, report_id)
+        if raw_report is None:
+            raise NotFoundError(f"no report {report_id}")
+        typer.echo(raw_report.raw.decode("utf-8", "replace"))

@@ -1,0 +1,61 @@
+"""`abusedesk serve`: run the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+
+from abusedesk.cli.context import cli_context
+from abusedesk.service import Listening, Roles, run_service
+
+
+def serve_command(
+    ctx: typer.Context,
+    smtp: Annotated[
+        bool, typer.Option("--smtp/--no-smtp", help="Run the SMTP report intake.")
+    ] = True,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run the processing worker.")
+    ] = True,
+    web: Annotated[
+        bool, typer.Option("--web/--no-web", help="Serve metrics (and later the console).")
+    ] = True,
+    imap: Annotated[
+        bool, typer.Option("--imap/--no-imap", help="Poll the configured IMAP mailboxes.")
+    ] = True,
+) -> None:
+    """Run report intake and processing until interrupted (upgrades an empty database first)."""
+    context = cli_context(ctx)
+    settings = context.settings
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # aiosmtpd logs every SMTP command at INFO; our own log line per report is enough.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    engine = context.engine
+    roles = Roles(
+        smtp=smtp and settings.smtp.enabled,
+        worker=worker,
+        web=web and settings.web.enabled,
+        imap=imap,
+    )
+
+    def announce(listening: Listening) -> None:
+        if listening.smtp:
+            typer.echo(
+                f"abusedesk: reports accepted by SMTP on {listening.smtp[0]}:{listening.smtp[1]}"
+            )
+        if listening.web:
+            host, port = listening.web
+            typer.echo(f"abusedesk: metrics on http://{host}:{port}/metrics")
+        if roles.imap and settings.imap.accounts:
+            typer.echo(f"abusedesk: polling {len(settings.imap.accounts)} IMAP mailbox(es)")
+        typer.echo(
+            f"abusedesk: worker {'running' if roles.worker else 'off'}; "
+            f"database {engine.url.render_as_string()}"
+        )
+
+    asyncio.run(run_service(settings, engine, roles, on_ready=announce))

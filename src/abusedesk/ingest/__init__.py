@@ -1,0 +1,1 @@
+"""Ingest stage: reports in from SMTP, IMAP, files and stdin; raw bytes stored first."""

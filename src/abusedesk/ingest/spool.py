@@ -1,0 +1,73 @@
+"""Store raw reports exactly as received, before anyone is told "accepted".
+
+A batch is stored in one transaction: every report in it is committed, or none
+is and the caller answers "try again later". Nothing here parses: ingest is
+thin, processing is a queue (see `abusedesk.pipeline`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
+
+from abusedesk.errors import StorageError
+from abusedesk.store.tables import RawReport
+from abusedesk.store.types import ReportSource, ReportStatus, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingReport:
+    """One report as it arrived, with who sent it and whether we trust them."""
+
+    raw: bytes
+    source: ReportSource
+    trusted: bool
+    trust_reason: str
+    peer: str | None = None
+    envelope: dict[str, object] = field(default_factory=dict)
+    received_at: datetime = field(default_factory=utcnow)
+
+
+def store_reports(engine: Engine, reports: Sequence[IncomingReport]) -> list[int]:
+    """Commit `reports` in one transaction and return their ids, in order.
+
+    Raises `StorageError` when the database cannot take them; then nothing was stored.
+    """
+    if not reports:
+        return []
+    rows = [
+        {
+            "sha256": hashlib.sha256(report.raw).hexdigest(),
+            "raw": report.raw,
+            "size": len(report.raw),
+            "received_at": report.received_at,
+            "source": report.source.value,
+            "peer": report.peer,
+            "envelope": report.envelope,
+            "trusted": report.trusted,
+            "trust_reason": report.trust_reason,
+            "status": ReportStatus.PENDING.value,
+            "reason": None,
+            "attempts": 0,
+        }
+        for report in reports
+    ]
+    try:
+        with engine.begin() as connection:
+            # One statement per row (RETURNING keeps the order on both databases);
+            # the single commit is what makes the batch cheap and atomic.
+            statement = insert(RawReport).returning(col(RawReport.id))
+            ids = [connection.execute(statement, row).scalar_one() for row in rows]
+    except DBAPIError as exc:
+        raise StorageError(f"could not store {len(rows)} report(s): {_first_line(exc)}") from exc
+    return [report_id for report_id in ids if report_id is not None]
+
+
+def _first_line(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__

@@ -1,0 +1,1 @@
+"""The processing queue: stored reports are claimed and run through parse → attribute → record."""

@@ -1,0 +1,1 @@
+"""Record stage: a parsed, attributed report becomes a stored complaint, counted once."""

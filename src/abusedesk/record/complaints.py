@@ -1,0 +1,127 @@
+"""Store what a report says as a `Complaint`, once per report, and settle the report's status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from abusedesk.attribute.attribution import AttributionOutcome
+from abusedesk.parse.report import Report, ReportKind
+from abusedesk.record.identity import dedupe_key
+from abusedesk.store.tables import Complaint, Mailbox, RawReport
+from abusedesk.store.types import ReportStatus, utcnow
+
+# An Arrival-Date further ahead than this (clock skew) or older than this before we
+# received the report is not believed: the report's own receipt time is used instead.
+MAX_FUTURE_SKEW = timedelta(hours=1)
+MAX_REPORT_DELAY = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    status: ReportStatus
+    reason: str | None
+    complaint_id: int | None
+    duplicate_of: int | None = None
+    new: bool = False
+    """True the first time this report's complaint was recorded (not on reprocessing)."""
+
+
+def complaint_time(report: Report, received_at: datetime) -> datetime:
+    """When the complaint happened: a sane Arrival-Date, else when we received the report."""
+    arrival = report.arrival_date
+    if arrival is None:
+        return received_at
+    if arrival > received_at + MAX_FUTURE_SKEW or arrival < received_at - MAX_REPORT_DELAY:
+        return received_at
+    return arrival
+
+
+def record_report(
+    session: Session, raw_report: RawReport, report: Report, outcome: AttributionOutcome
+) -> RecordOutcome:
+    """Create or update the complaint for `raw_report` and set the report's status and reason.
+
+    Reprocessing the same raw report updates its complaint in place; another raw
+    report with the same dedupe key is a duplicate and records nothing.
+    """
+    assert raw_report.id is not None
+    key = dedupe_key(report, raw_report.raw)
+    existing = session.exec(
+        select(Complaint).where(col(Complaint.dedupe_key) == key)  # type: ignore[call-overload]
+    ).scalar_one_or_none()
+    if existing is not None and existing.raw_report_id != raw_report.id:
+        reason = f"duplicate of report {existing.raw_report_id}; counted once"
+        _settle(raw_report, ReportStatus.PROCESSED, reason)
+        return RecordOutcome(ReportStatus.PROCESSED, reason, existing.id, existing.raw_report_id)
+    if report.kind is ReportKind.NOT_A_REPORT:
+        reason = "not a feedback report: " + ("; ".join(report.problems) or "no report part found")
+        _settle(raw_report, ReportStatus.QUARANTINED, reason)
+        return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
+
+    values = _complaint_values(session, raw_report, report, outcome)
+    if existing is None:
+        complaint = Complaint(raw_report_id=raw_report.id, dedupe_key=key, **values)
+    else:
+        complaint = existing.sqlmodel_update(values)
+    session.add(complaint)
+    session.flush()
+    status, note = _status(report, outcome)
+    _settle(raw_report, status, note)
+    return RecordOutcome(status, note, complaint.id, new=existing is None)
+
+
+def _complaint_values(
+    session: Session, raw_report: RawReport, report: Report, outcome: AttributionOutcome
+) -> dict[str, Any]:
+    original = report.original
+    attribution = outcome.attribution
+    return {
+        "kind": report.kind.value,
+        "format": report.format.value,
+        "feedback_type": report.feedback_type,
+        "reporter": report.reporter,
+        "trusted": raw_report.trusted,
+        "occurred_at": complaint_time(report, raw_report.received_at),
+        "source_ip": report.source_ip,
+        "original_message_id": original.message_id if original else None,
+        "original_from": original.from_address if original else None,
+        "original_mail_from": original.mail_from if original else None,
+        "original_subject": original.subject if original else None,
+        "original_excerpt": original.body_excerpt if original else None,
+        "mailbox_id": _mailbox_id(session, attribution.mailbox) if attribution else None,
+        "attribution_method": attribution.method.value if attribution else None,
+        "attribution_evidence": attribution.evidence if attribution else None,
+        "attribution_confidence": attribution.confidence.value if attribution else None,
+        "queue_id": attribution.queue_id if attribution else None,
+        "unattributed_reason": outcome.reason if attribution is None else None,
+        "problems": list(report.problems),
+    }
+
+
+def _mailbox_id(session: Session, address: str) -> int | None:
+    return session.exec(
+        select(Mailbox.id).where(col(Mailbox.address) == address.lower())  # type: ignore[call-overload]
+    ).scalar_one_or_none()
+
+
+def _status(report: Report, outcome: AttributionOutcome) -> tuple[ReportStatus, str | None]:
+    if outcome.attribution is not None:
+        return ReportStatus.PROCESSED, None
+    reason = f"unattributed {report.kind.value}: {outcome.reason or 'no evidence from our relays'}"
+    if report.kind is ReportKind.COMPLAINT:
+        # A complaint nobody can be charged for needs a person to look at it.
+        return ReportStatus.QUARANTINED, reason
+    return ReportStatus.PROCESSED, reason
+
+
+def _settle(raw_report: RawReport, status: ReportStatus, reason: str | None) -> None:
+    raw_report.status = status.value
+    raw_report.reason = reason
+    raw_report.processed_at = utcnow()
+    raw_report.claimed_at = None
+    raw_report.claimed_by = None

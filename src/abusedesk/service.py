@@ -1,0 +1,151 @@
+"""`abusedesk serve`: the long-running service — intake, processing and HTTP in one loop.
+
+Each part can be switched off so that a deployment can run intake on some
+nodes and workers on others, all sharing one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import uvicorn
+from sqlalchemy import Engine
+
+from abusedesk.config import Settings
+from abusedesk.ingest.imap import run_imap_poller
+from abusedesk.ingest.smtp import start_smtp_listener
+from abusedesk.metrics import Metrics
+from abusedesk.pipeline.claims import pending_count
+from abusedesk.pipeline.worker import ReportWorker
+from abusedesk.web.app import build_app
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 1.0
+
+Address = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Roles:
+    smtp: bool = True
+    worker: bool = True
+    web: bool = True
+    imap: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    smtp: Address | None = None
+    web: Address | None = None
+
+
+async def run_service(
+    settings: Settings,
+    engine: Engine,
+    roles: Roles,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Listening], None] | None = None,
+) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM arrives)."""
+    stop = stop or _stop_on_signals()
+    metrics = Metrics()
+    metrics.track_queue_depth(lambda: pending_count(engine))
+    wake_worker = asyncio.Event()
+    async with contextlib.AsyncExitStack() as running:
+        smtp_address = web_address = None
+        if roles.smtp:
+            server, committer = await start_smtp_listener(
+                engine, settings.smtp, settings.providers, metrics, wake_worker.set
+            )
+            running.push_async_callback(committer.stop)
+            running.push_async_callback(_close_server, server)
+            smtp_address = _address(server)
+            log.info("smtp: listening on %s:%s", *smtp_address)
+        if roles.web:
+            web_address = await _start_web(settings, metrics, running)
+        if roles.worker:
+            worker = ReportWorker(engine, settings, metrics=metrics)
+            task = asyncio.create_task(_work(worker, wake_worker, stop))
+            running.push_async_callback(_wait_for, task)
+        if roles.imap and settings.imap.accounts:
+            poller = asyncio.create_task(run_imap_poller(settings, engine, stop, wake_worker.set))
+            running.push_async_callback(_wait_for, poller)
+        if on_ready:
+            on_ready(Listening(smtp=smtp_address, web=web_address))
+        await stop.wait()
+
+
+async def _start_web(
+    settings: Settings, metrics: Metrics, running: contextlib.AsyncExitStack
+) -> Address:
+    config = uvicorn.Config(
+        build_app(metrics),
+        host=settings.web.host,
+        port=settings.web.port,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # surfaces why it could not start (e.g. the port is taken)
+        await asyncio.sleep(0.01)
+
+    async def shut_down() -> None:
+        server.should_exit = True
+        await task
+
+    running.push_async_callback(shut_down)
+    address = _address(server.servers[0])
+    log.info("web: listening on %s:%s", *address)
+    return address
+
+
+def _address(server: asyncio.Server) -> Address:
+    host, port = server.sockets[0].getsockname()[:2]
+    return str(host), int(port)
+
+
+async def _close_server(server: asyncio.Server) -> None:
+    server.close()
+    await server.wait_closed()
+
+
+async def _wait_for(task: asyncio.Task[None]) -> None:
+    await task
+
+
+async def _work(worker: ReportWorker, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        wake.clear()
+        try:
+            await asyncio.to_thread(worker.run_until_idle)
+        except Exception:  # the database may be away for a while: keep trying
+            log.exception("worker: could not process reports; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first(wake, stop), timeout=IDLE_POLL_SECONDS)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

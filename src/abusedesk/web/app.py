@@ -1,0 +1,27 @@
+"""The Starlette application served on the `[web]` port."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from abusedesk.metrics import Metrics
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def build_app(metrics: Metrics) -> Starlette:
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=PROMETHEUS_TEXT)
+
+    async def health(_request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    return Starlette(
+        routes=[
+            Route("/metrics", metrics_endpoint),
+            Route("/healthz", health),
+        ]
+    )

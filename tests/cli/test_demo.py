@@ -1,0 +1,29 @@
+"""`abusedesk demo --once` tells the whole story on SQLite and loopback ports, then stops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def test_demo_tells_the_story(tmp_path: Path) -> None:
+    result = run_cli(
+        "demo",
+        "--once",
+        "--smtp-port",
+        "0",
+        "--web-port",
+        "0",
+        "--data-dir",
+        str(tmp_path / "d"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "10 sample mailboxes imported" in out
+    assert "charged to alice@shop.example" in out
+    assert "charged to carol.baker@bakery.example" in out
+    assert "quarantined  unattributed complaint" in out
+    assert f"--config {tmp_path / 'd' / 'abusedesk.toml'}" in out
+    assert (tmp_path / "d" / "abusedesk.sqlite3").is_file()

@@ -1,0 +1,1 @@
+"""Helpers shared by tests that drive abusedesk as separate processes."""
