@@ -46,9 +46,12 @@ def serve_baseline(port: int) -> None:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
             return "250 OK"
 
+    class LongLines(SMTP):  # the same line limit as abusedesk's listener, or reports bounce
+        line_length_limit = 1 << 20
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(AcceptAll()), "127.0.0.1", port)
+        server = await loop.create_server(lambda: LongLines(AcceptAll()), "127.0.0.1", port)
         await server.serve_forever()
 
     asyncio.run(main())
@@ -107,6 +110,8 @@ def abusedesk_env(data_dir: Path, port: int) -> dict[str, str]:
         "ABUSEDESK_DATA_DIR": str(data_dir),
         "ABUSEDESK_SMTP__PORT": str(port),
         "ABUSEDESK_LOG_LEVEL": "WARNING",
+        # Every client here is one peer (127.0.0.1); the per-peer limit is not measured.
+        "ABUSEDESK_SMTP__MAX_MESSAGES_PER_PEER_PER_MINUTE": "10000000",
     }
 
 

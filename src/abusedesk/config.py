@@ -42,7 +42,7 @@ class SmtpSettings(Section):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     max_connections_per_peer: int = Field(default=20, gt=0)
-    max_messages_per_peer_per_minute: int = Field(default=600, gt=0)
+    max_messages_per_peer_per_minute: int = Field(default=3000, gt=0)
 
 
 class ImapAccount(Section):

@@ -22,6 +22,7 @@ from abusedesk.ingest.smtp import start_smtp_listener
 from abusedesk.metrics import Metrics
 from abusedesk.pipeline.claims import pending_count
 from abusedesk.pipeline.worker import ReportWorker
+from abusedesk.store.engine import create_database_engine
 from abusedesk.web.app import build_app
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ async def run_service(
         if roles.web:
             web_address = await _start_web(settings, metrics, running)
         if roles.worker:
-            worker = ReportWorker(engine, settings, metrics=metrics)
+            write_engine = create_database_engine(settings.effective_database_url, for_worker=True)
+            running.callback(write_engine.dispose)
+            worker = ReportWorker(engine, settings, write_engine=write_engine, metrics=metrics)
             task = asyncio.create_task(_work(worker, wake_worker, stop))
             running.push_async_callback(_wait_for, task)
         if roles.imap and settings.imap.accounts:

@@ -49,6 +49,7 @@ class Server:
             "ABUSEDESK_SMTP__PORT": str(self.port),
             "ABUSEDESK_WEB__ENABLED": "false",
             "ABUSEDESK_LOG_LEVEL": "WARNING",
+            "ABUSEDESK_SMTP__MAX_MESSAGES_PER_PEER_PER_MINUTE": "10000000",
         }
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -87,3 +87,12 @@ def test_storage_failure_answers_451_and_stores_nothing(settings: Settings, engi
         with smtplib.SMTP(*service.smtp_address, timeout=10) as client:  # recovers by itself
             client.sendmail("a@b.example", ["fbl@abusedesk.example"], REPORT)
     assert len(stored_reports(engine)) == 1
+
+
+def test_lines_longer_than_rfc5321_are_accepted(settings: Settings, engine: Engine) -> None:
+    long_line = b"Subject: x\r\n\r\n" + b'{"complaint": "' + b"y" * 5000 + b'"}\r\n'
+    with RunningService(settings, engine, Roles(worker=False)) as service:
+        with smtplib.SMTP(*service.smtp_address, timeout=10) as client:
+            client.sendmail("a@b.example", ["fbl@abusedesk.example"], long_line)
+    [stored] = stored_reports(engine)
+    assert stored.raw.rstrip(b"\r\n") == long_line.rstrip(b"\r\n")

@@ -16,6 +16,7 @@ from abusedesk.ingest.spool import IncomingReport, store_reports
 from abusedesk.pipeline import worker as worker_module
 from abusedesk.pipeline.claims import claim_pending
 from abusedesk.pipeline.worker import MAX_ATTEMPTS, ReportWorker
+from abusedesk.store.engine import create_database_engine
 from abusedesk.store.tables import Complaint, Mailbox, RawReport
 from abusedesk.store.types import ReportSource, utcnow
 
@@ -166,3 +167,34 @@ def test_claims_are_exclusive_and_expire(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(update(RawReport).values(claimed_at=utcnow() - timedelta(hours=1)))
     assert claim_pending(engine, "rescuer", 100) == sorted(ids)
+
+
+def test_recording_failure_quarantines_only_that_report(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = store(
+        engine,
+        CORPUS / "01-rfc5965-b1-minimal-abuse.eml",
+        CORPUS / "03-rfc6591-authfail-dkim-bodyhash.eml",
+    )
+    real_record = worker_module.record_report
+
+    def failing_record(session, raw_report, report, outcome, key):  # type: ignore[no-untyped-def]
+        if raw_report.id == first:
+            real_record(session, raw_report, report, outcome, key)  # writes, then fails
+            raise RuntimeError("injected failure while recording")
+        return real_record(session, raw_report, report, outcome, key)
+
+    monkeypatch.setattr(worker_module, "record_report", failing_record)
+    write_engine = create_database_engine(
+        str(engine.url.render_as_string(hide_password=False)), for_worker=True
+    )
+    ReportWorker(engine, settings, write_engine=write_engine).run_until_idle()
+    write_engine.dispose()
+    assert raw_report(engine, first).status == "quarantined"
+    assert (
+        raw_report(engine, first).reason
+        == "processing failed: RuntimeError: injected failure while recording"
+    )
+    assert raw_report(engine, second).status == "processed"
+    assert [kind for kind, _, _ in complaints(engine)] == ["auth-failure"]  # the first rolled back

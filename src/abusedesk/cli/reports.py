@@ -20,6 +20,7 @@ from abusedesk.parse import parse_report
 from abusedesk.pipeline.worker import ReportWorker
 from abusedesk.record.summary import readable_summary, report_summary
 from abusedesk.store.directory import DatabaseDirectory
+from abusedesk.store.engine import create_database_engine
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportSource, ReportStatus
 
@@ -93,7 +94,13 @@ def ingest_command(
                 )
             )
             progress.advance(task, len(batch))
-    processed = ReportWorker(engine, context.settings).run_until_idle()
+    write_engine = create_database_engine(context.settings.effective_database_url, for_worker=True)
+    try:
+        processed = ReportWorker(
+            engine, context.settings, write_engine=write_engine
+        ).run_until_idle()
+    finally:
+        write_engine.dispose()
     typer.echo(f"stored {stored} report(s); processed {processed}")
 
 

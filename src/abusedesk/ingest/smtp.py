@@ -121,6 +121,11 @@ def _peer_ip(session: Session) -> str | None:
 class LimitedSMTP(SMTP):
     """aiosmtpd's SMTP protocol with a per-peer connection limit checked before the greeting."""
 
+    # RFC 5321 allows 1,000 octets a line, but real reports carry longer ones (JSON
+    # on one line, long encoded headers); refusing them would lose reports, so be
+    # liberal like Postfix. The message size limit still bounds the whole.
+    line_length_limit = 1 << 20
+
     def __init__(
         self, handler: ReportIntakeHandler, *, limits: PeerLimits, metrics: Metrics, **kwargs: Any
     ) -> None:

@@ -1,8 +1,11 @@
-"""Run claimed reports through the pipeline, one transaction per report.
+"""Run claimed reports through the pipeline: parse and attribute, then record in one transaction.
 
-A report whose processing raises is quarantined with the error and the worker
-goes on; one that keeps being claimed without finishing (it crashed the process
-each time) is quarantined after `MAX_ATTEMPTS`.
+The slow part (parsing, attribution, DKIM look-ups) runs outside any write
+transaction; a claimed batch is then recorded in one short transaction, each
+report inside a savepoint of its own. A report whose processing raises is
+quarantined with the error and the others go on; one that keeps being claimed
+without finishing (it crashed the process each time) is quarantined after
+`MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
@@ -11,97 +14,163 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col
 
-from abusedesk.attribute import attribute_report
+from abusedesk.attribute import AttributionOutcome, MailboxDirectory, attribute_report
 from abusedesk.config import Settings
 from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
-from abusedesk.parse import parse_report
+from abusedesk.parse import Report, parse_report
 from abusedesk.pipeline.claims import claim_pending
 from abusedesk.record.complaints import RecordOutcome, record_report
-from abusedesk.store.directory import DatabaseDirectory
+from abusedesk.record.identity import dedupe_key
+from abusedesk.store.directory import CachedDirectory, DatabaseDirectory
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportStatus, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReport:
+    """What was worked out for one report before the write transaction."""
+
+    report_id: int
+    received_at: datetime | None = None
+    report: Report | None = None
+    attribution: AttributionOutcome | None = None
+    trust: tuple[bool, str] | None = None
+    dedupe_key: str | None = None
+    failure: str | None = None
+    """Why the report must be quarantined instead of recorded."""
 
 
 @dataclass
 class ReportWorker:
     engine: Engine
+    """Reads: raw reports, the account directory."""
     settings: Settings
+    write_engine: Engine | None = None
+    """Writes (default: `engine`); `create_database_engine(url, for_worker=True)` suits it."""
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     metrics: Metrics | None = None
     dns_lookup: DnsTxtLookup | None = None
     """How DKIM keys are looked up (None: real DNS)."""
 
-    def run_until_idle(self, batch: int = 20) -> int:
+    def run_until_idle(self, batch: int = BATCH) -> int:
         """Process pending reports until none is left; return how many were processed."""
         done = 0
         while claimed := claim_pending(self.engine, self.name, batch):
-            for report_id in claimed:
-                self.process(report_id)
+            self.process_batch(claimed)
             done += len(claimed)
         return done
 
     def process(self, report_id: int) -> RecordOutcome:
+        return self.process_batch([report_id])[0]
+
+    def process_batch(self, report_ids: list[int]) -> list[RecordOutcome]:
+        prepared = self._prepare_batch(report_ids)
+        with Session(self.write_engine or self.engine) as session:
+            # The raw bytes were read once already; the write transaction does not need them.
+            rows = session.exec(
+                select(RawReport)  # type: ignore[call-overload]
+                .where(col(RawReport.id).in_(report_ids))
+                .options(defer(RawReport.raw))  # type: ignore[arg-type]
+            ).scalars()
+            by_id = {row.id: row for row in rows}
+            outcomes = [self._record(session, by_id.get(item.report_id), item) for item in prepared]
+            session.commit()
+        now = utcnow()
+        for item, outcome in zip(prepared, outcomes, strict=True):
+            log.info(
+                "report %s: %s%s",
+                item.report_id,
+                outcome.status.value,
+                f" ({outcome.reason})" if outcome.reason else "",
+            )
+            if self.metrics is not None:
+                self.metrics.reports_processed.labels(outcome.status.value).inc()
+                if item.received_at is not None:
+                    latency = (now - item.received_at).total_seconds()
+                    self.metrics.processing_latency.observe(max(latency, 0.0))
+        return outcomes
+
+    def _prepare_batch(self, report_ids: list[int]) -> list[PreparedReport]:
+        with Session(self.engine) as session:
+            found = {
+                row.id: row
+                for row in session.exec(
+                    select(RawReport).where(col(RawReport.id).in_(report_ids))  # type: ignore[call-overload]
+                ).scalars()
+            }
+            session.expunge_all()
+        directory = CachedDirectory(DatabaseDirectory(self.engine))
+        return [
+            self._prepare(report_id, found.get(report_id), directory) for report_id in report_ids
+        ]
+
+    def _prepare(
+        self, report_id: int, raw_report: RawReport | None, directory: MailboxDirectory
+    ) -> PreparedReport:
+        if raw_report is None:
+            return PreparedReport(report_id, failure=f"report {report_id} does not exist")
+        if raw_report.attempts > MAX_ATTEMPTS:
+            failure = f"gave up after {MAX_ATTEMPTS} attempts that did not finish"
+            return PreparedReport(report_id, raw_report.received_at, failure=failure)
         try:
-            outcome = self._process(report_id)
+            trust = self._dkim_trust(raw_report)
+            report = parse_report(raw_report.raw)
+            attribution = attribute_report(report, self.settings.attribution, directory)
+            key = dedupe_key(report, raw_report.raw)
         except Exception as exc:  # a bad report must never stop the worker
             log.exception("report %s: processing failed", report_id)
-            outcome = self._quarantine(report_id, f"processing failed: {type(exc).__name__}: {exc}")
-        log.info(
-            "report %s: %s%s",
-            report_id,
-            outcome.status.value,
-            f" ({outcome.reason})" if outcome.reason else "",
-        )
-        if self.metrics is not None:
-            self.metrics.reports_processed.labels(outcome.status.value).inc()
-        return outcome
+            return PreparedReport(report_id, raw_report.received_at, failure=_failure(exc))
+        return PreparedReport(report_id, raw_report.received_at, report, attribution, trust, key)
 
-    def _process(self, report_id: int) -> RecordOutcome:
-        with Session(self.engine) as session:
-            raw_report = session.get(RawReport, report_id)
-            if raw_report is None:
-                raise LookupError(f"report {report_id} does not exist")
-            if raw_report.attempts > MAX_ATTEMPTS:
-                session.close()
-                return self._quarantine(
-                    report_id, f"gave up after {MAX_ATTEMPTS} attempts that did not finish"
-                )
-            self._check_dkim_trust(raw_report)
-            report = parse_report(raw_report.raw)
-            directory = DatabaseDirectory(self.engine)
-            attribution = attribute_report(report, self.settings.attribution, directory)
-            outcome = record_report(session, raw_report, report, attribution)
-            session.commit()
-            if self.metrics is not None:
-                latency = (utcnow() - raw_report.received_at).total_seconds()
-                self.metrics.processing_latency.observe(max(latency, 0.0))
-            return outcome
-
-    def _check_dkim_trust(self, raw_report: RawReport) -> None:
+    def _dkim_trust(self, raw_report: RawReport) -> tuple[bool, str] | None:
         """A report not trusted by its peer may still carry a provider's valid DKIM signature."""
         if raw_report.trusted or raw_report.source not in {"smtp", "imap"}:
-            return
-        verdict = dkim_trust(raw_report.raw, self.settings.providers, self.dns_lookup)
-        if verdict is not None:
-            raw_report.trusted, raw_report.trust_reason = verdict
+            return None
+        return dkim_trust(raw_report.raw, self.settings.providers, self.dns_lookup)
 
-    def _quarantine(self, report_id: int, reason: str) -> RecordOutcome:
-        with Session(self.engine) as session:
-            raw_report = session.get(RawReport, report_id)
-            if raw_report is not None:
-                raw_report.status = ReportStatus.QUARANTINED.value
-                raw_report.reason = reason
-                raw_report.processed_at = utcnow()
-                raw_report.claimed_at = None
-                raw_report.claimed_by = None
-                session.commit()
-        return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
+    def _record(
+        self, session: Session, raw_report: RawReport | None, item: PreparedReport
+    ) -> RecordOutcome:
+        if raw_report is None:
+            return RecordOutcome(ReportStatus.QUARANTINED, item.failure, None)
+        if raw_report.status != ReportStatus.PENDING.value:
+            # Its lease ran out and another worker finished it meanwhile.
+            return RecordOutcome(ReportStatus(raw_report.status), raw_report.reason, None)
+        if item.failure is None and item.report and item.attribution:
+            try:
+                with session.begin_nested():
+                    if item.trust is not None:
+                        raw_report.trusted, raw_report.trust_reason = item.trust
+                    return record_report(
+                        session, raw_report, item.report, item.attribution, item.dedupe_key
+                    )
+            except Exception as exc:
+                log.exception("report %s: recording failed", item.report_id)
+                session.refresh(raw_report)
+                return _quarantine(raw_report, _failure(exc))
+        return _quarantine(raw_report, item.failure or "nothing to record")
+
+
+def _failure(exc: Exception) -> str:
+    return f"processing failed: {type(exc).__name__}: {exc}"
+
+
+def _quarantine(raw_report: RawReport, reason: str) -> RecordOutcome:
+    raw_report.status = ReportStatus.QUARANTINED.value
+    raw_report.reason = reason
+    raw_report.processed_at = utcnow()
+    raw_report.claimed_at = None
+    raw_report.claimed_by = None
+    return RecordOutcome(ReportStatus.QUARANTINED, reason, None)

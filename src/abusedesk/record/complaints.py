@@ -42,15 +42,20 @@ def complaint_time(report: Report, received_at: datetime) -> datetime:
 
 
 def record_report(
-    session: Session, raw_report: RawReport, report: Report, outcome: AttributionOutcome
+    session: Session,
+    raw_report: RawReport,
+    report: Report,
+    outcome: AttributionOutcome,
+    key: str | None = None,
 ) -> RecordOutcome:
     """Create or update the complaint for `raw_report` and set the report's status and reason.
 
     Reprocessing the same raw report updates its complaint in place; another raw
-    report with the same dedupe key is a duplicate and records nothing.
+    report with the same dedupe key is a duplicate and records nothing. `key` is
+    the report's `dedupe_key`, when the caller has it already.
     """
     assert raw_report.id is not None
-    key = dedupe_key(report, raw_report.raw)
+    key = key or dedupe_key(report, raw_report.raw)
     existing = session.exec(
         select(Complaint).where(col(Complaint.dedupe_key) == key)  # type: ignore[call-overload]
     ).scalar_one_or_none()

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, Select, select
 from sqlmodel import Session, col
 
 from abusedesk.accounts.csv_reader import normalize_address
+from abusedesk.attribute.attribution import MailboxDirectory
 from abusedesk.store.tables import Company, Domain, Mailbox, SubmittedMessage
 
 
@@ -112,3 +113,20 @@ class DatabaseDirectory:
                     col(SubmittedMessage.queue_id) == queue_id
                 )
             ).scalar_one_or_none()
+
+
+class CachedDirectory:
+    """A `MailboxDirectory` that asks the one it wraps once per address (for one batch)."""
+
+    def __init__(self, directory: MailboxDirectory) -> None:
+        self._directory = directory
+        self._hosted: dict[str, bool] = {}
+
+    def is_hosted(self, address: str) -> bool:
+        key = normalize_address(address)
+        if key not in self._hosted:
+            self._hosted[key] = self._directory.is_hosted(key)
+        return self._hosted[key]
+
+    def sender_for_queue_id(self, queue_id: str) -> str | None:
+        return self._directory.sender_for_queue_id(queue_id)
