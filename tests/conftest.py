@@ -119,6 +119,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             "ABUSEDESK_SMTP__PORT": "0",
             "ABUSEDESK_WEB__PORT": "0",
             "ABUSEDESK_POLICY__PORT": "0",
+            "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
         },
     )
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from abusedesk.config import Settings
+from abusedesk.decide import PolicyEngine, RulesWatcher, policy_engine
 from abusedesk.ingest.imap import run_imap_poller
 from abusedesk.ingest.smtp import start_smtp_listener
 from abusedesk.metrics import Metrics
@@ -74,7 +76,12 @@ async def run_service(
         if roles.worker:
             write_engine = create_database_engine(settings.effective_database_url, for_worker=True)
             running.callback(write_engine.dispose)
-            worker = ReportWorker(engine, settings, write_engine=write_engine, metrics=metrics)
+            policy = policy_engine(settings)
+            if settings.rules.reload:
+                _watch_rules(policy, settings, stop, running)
+            worker = ReportWorker(
+                engine, settings, write_engine=write_engine, metrics=metrics, policy=policy
+            )
             task = asyncio.create_task(_work(worker, wake_worker, stop))
             running.push_async_callback(_wait_for, task)
         if roles.imap and settings.imap.accounts:
@@ -110,6 +117,30 @@ async def _start_web(
     address = _address(server.servers[0])
     log.info("web: listening on %s:%s", *address)
     return address
+
+
+def _watch_rules(
+    policy: PolicyEngine,
+    settings: Settings,
+    stop: asyncio.Event,
+    running: contextlib.AsyncExitStack,
+) -> None:
+    """Reload the rules when the file changes or on SIGHUP; a bad file keeps the last good rules."""
+    watcher = RulesWatcher(policy, settings.rules.path, settings.data_dir)
+    stopped = threading.Event()
+    thread = threading.Thread(
+        target=watcher.run, args=(stopped,), name="rules-watcher", daemon=True
+    )
+    thread.start()
+    with contextlib.suppress(RuntimeError, ValueError):  # signals belong to the main thread
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.request_check)
+
+    def stop_watching() -> None:
+        stopped.set()
+        watcher.request_check()
+        thread.join(5)
+
+    running.callback(stop_watching)
 
 
 def _address(server: asyncio.Server) -> Address:

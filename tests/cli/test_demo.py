@@ -25,5 +25,6 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
     assert "charged to alice@shop.example" in out
     assert "charged to carol.baker@bakery.example" in out
     assert "quarantined  unattributed complaint" in out
+    assert "newsletter@shop.example: sending suspended by rule 'soft-suspend'" in out
     assert f"--config {tmp_path / 'd' / 'abusedesk.toml'}" in out
     assert (tmp_path / "d" / "abusedesk.sqlite3").is_file()

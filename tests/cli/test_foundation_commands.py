@@ -68,6 +68,8 @@ def test_import_list_and_show(database_url: str, tmp_path: Path) -> None:
         "company": "Acme Hosting Resellers",
         "domain": "shop.example",
         "created_at": "2024-03-01T09:00:00+00:00",
+        "complaints": {},
+        "suspensions": [],
     }
 
 

@@ -17,7 +17,8 @@ def main() -> None:
 
     debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        # Without standalone mode a command's `typer.Exit(code)` comes back as the result.
+        sys.exit(app(standalone_mode=False) or 0)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:

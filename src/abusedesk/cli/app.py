@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from abusedesk import __version__
-from abusedesk.cli import accounts, db, demo, mailbox, reports, serve
+from abusedesk.cli import accounts, db, decisions, demo, mailbox, reports, rules, serve
 from abusedesk.cli.context import CliContext
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app.command("parse")(reports.parse_command)
 app.command("ingest")(reports.ingest_command)
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(rules.app, name="rules")
+app.add_typer(decisions.app, name="decisions")
 
 
 def _show_version(value: bool) -> None:

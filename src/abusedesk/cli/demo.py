@@ -23,7 +23,7 @@ from abusedesk.config import load_settings
 from abusedesk.errors import AbusedeskError
 from abusedesk.pipeline.claims import pending_count
 from abusedesk.service import Listening, Roles, run_service
-from abusedesk.store.tables import Complaint, Mailbox, RawReport
+from abusedesk.store.tables import Complaint, Mailbox, RawReport, Suspension
 
 REPO_FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 DEMO_RECIPIENT = "fbl@abusedesk.example"
@@ -55,7 +55,11 @@ def demo_command(
     )
     settings = load_settings(
         config,
-        environ={"ABUSEDESK_SMTP__PORT": str(smtp_port), "ABUSEDESK_WEB__PORT": str(web_port)},
+        environ={
+            "ABUSEDESK_SMTP__PORT": str(smtp_port),
+            "ABUSEDESK_WEB__PORT": str(web_port),
+            "ABUSEDESK_RULES__PATH": str(REPO_FIXTURES.parent / "rules" / "default.yaml"),
+        },
     )
     context = CliContext.for_settings(settings, config_path=config, debug=cli_context(ctx).debug)
     engine = context.engine
@@ -63,7 +67,9 @@ def demo_command(
     typer.echo(f"demo data in {folder}; {summary.mailboxes_created} sample mailboxes imported")
 
     stop = asyncio.Event()
-    reports = sorted((REPO_FIXTURES / "reports" / "attribution").glob("*.eml"))
+    reports = sorted((REPO_FIXTURES / "reports" / "attribution").glob("*.eml")) + sorted(
+        (REPO_FIXTURES / "reports" / "demo").glob("*.eml")
+    )
 
     def story(listening: Listening) -> None:
         assert listening.smtp is not None
@@ -119,11 +125,26 @@ def _tell_story(
     for report_id, status, reason, mailbox, kind in rows:
         target = f"charged to {mailbox}" if mailbox else (reason or "")
         typer.echo(f"   report {report_id:>3}: {kind or '-':13} {status:12} {target}")
+    with Session(engine) as session:
+        suspended = session.execute(
+            select(col(Mailbox.address), col(Suspension.rule), col(Suspension.complaint_ids))
+            .join(Mailbox, col(Mailbox.id) == col(Suspension.mailbox_id))
+            .where(col(Suspension.lifted_at).is_(None))
+        ).all()
+    typer.echo("\n3. The policy (rules/default.yaml) decided:")
+    for address, rule, complaint_ids in suspended:
+        typer.echo(
+            f"   {address}: sending suspended by rule {rule!r} after {len(complaint_ids)} "
+            "trusted complaints within 24 hours (it can still log in, read and receive)"
+        )
+    if not suspended:
+        typer.echo("   no suspensions")
     config = context.config_path
     typer.echo(
-        "\n3. Try it yourself (in another terminal):\n"
+        "\n4. Try it yourself (in another terminal):\n"
         f"   abusedesk --config {config} reports list --status quarantined\n"
-        f"   abusedesk --config {config} mailbox show alice@shop.example --json\n"
+        f"   abusedesk --config {config} mailbox show newsletter@shop.example --json\n"
+        f"   abusedesk --config {config} decisions list --json\n"
         f"   abusedesk --config {config} parse --json fixtures/reports/attribution/*.eml\n"
         f"   swaks --server {host}:{port} --to {DEMO_RECIPIENT} --data <report.eml>\n"
         + (

@@ -9,7 +9,7 @@ import typer
 
 from abusedesk.cli.context import cli_context
 from abusedesk.errors import NotFoundError
-from abusedesk.store.directory import find_mailbox
+from abusedesk.store.directory import find_mailbox, mailbox_record
 
 app = typer.Typer(help="Look at and act on one mailbox.", no_args_is_help=True)
 
@@ -20,11 +20,12 @@ def show(
     address: Annotated[str, typer.Argument(help="The mailbox address (any case).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show a mailbox's status, services, company and domain."""
-    view = find_mailbox(cli_context(ctx).engine, address)
+    """Show a mailbox's status, services, company, domain, complaints and suspensions."""
+    engine = cli_context(ctx).engine
+    view = find_mailbox(engine, address)
     if view is None:
         raise NotFoundError(f"no mailbox {address.strip().lower()} in the account directory")
-    data = view.as_json()
+    data = view.as_json() | mailbox_record(engine, view.address)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return

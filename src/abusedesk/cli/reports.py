@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from abusedesk.attribute import attribute_report
 from abusedesk.cli.context import cli_context
+from abusedesk.decide import policy_engine
 from abusedesk.errors import NotFoundError
 from abusedesk.ingest.files import STDIN, read_reports
 from abusedesk.ingest.spool import IncomingReport, store_reports
@@ -96,9 +97,9 @@ def ingest_command(
             progress.advance(task, len(batch))
     write_engine = create_database_engine(context.settings.effective_database_url, for_worker=True)
     try:
-        processed = ReportWorker(
-            engine, context.settings, write_engine=write_engine
-        ).run_until_idle()
+        policy = policy_engine(context.settings)
+        worker = ReportWorker(engine, context.settings, write_engine=write_engine, policy=policy)
+        processed = worker.run_until_idle()
     finally:
         write_engine.dispose()
     typer.echo(f"stored {stored} report(s); processed {processed}")

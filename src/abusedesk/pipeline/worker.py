@@ -1,8 +1,9 @@
-"""Run claimed reports through the pipeline: parse and attribute, then record in one transaction.
+"""Run claimed reports through the pipeline: parse and attribute, then record and decide.
 
 The slow part (parsing, attribution, DKIM look-ups) runs outside any write
-transaction; a claimed batch is then recorded in one short transaction, each
-report inside a savepoint of its own. A report whose processing raises is
+transaction; a claimed batch is then recorded, and each new complaint decided
+by the rules, in one short transaction, each report inside a savepoint of its
+own. A report whose processing raises is
 quarantined with the error and the others go on; one that keeps being claimed
 without finishing (it crashed the process each time) is quarantined after
 `MAX_ATTEMPTS`.
@@ -22,6 +23,7 @@ from sqlmodel import Session, col
 
 from abusedesk.attribute import AttributionOutcome, MailboxDirectory, attribute_report
 from abusedesk.config import Settings
+from abusedesk.decide import PolicyEngine, decide_after_complaint
 from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
@@ -63,6 +65,8 @@ class ReportWorker:
     metrics: Metrics | None = None
     dns_lookup: DnsTxtLookup | None = None
     """How DKIM keys are looked up (None: real DNS)."""
+    policy: PolicyEngine | None = None
+    """Decides each newly recorded complaint (None: record only)."""
 
     def run_until_idle(self, batch: int = BATCH) -> int:
         """Process pending reports until none is left; return how many were processed."""
@@ -153,9 +157,12 @@ class ReportWorker:
                 with session.begin_nested():
                     if item.trust is not None:
                         raw_report.trusted, raw_report.trust_reason = item.trust
-                    return record_report(
+                    outcome = record_report(
                         session, raw_report, item.report, item.attribution, item.dedupe_key
                     )
+                    if self.policy is not None and outcome.new and outcome.complaint_id:
+                        decide_after_complaint(session, outcome.complaint_id, self.policy)
+                    return outcome
             except Exception as exc:
                 log.exception("report %s: recording failed", item.report_id)
                 session.refresh(raw_report)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, func, select
 from sqlmodel import Session, col
 
 from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.attribute.attribution import MailboxDirectory
-from abusedesk.store.tables import Company, Domain, Mailbox, SubmittedMessage
+from abusedesk.store.tables import (
+    Company,
+    Complaint,
+    Domain,
+    Mailbox,
+    SubmittedMessage,
+    Suspension,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +137,40 @@ class CachedDirectory:
 
     def sender_for_queue_id(self, queue_id: str) -> str | None:
         return self._directory.sender_for_queue_id(queue_id)
+
+
+def mailbox_record(engine: Engine, address: str) -> dict[str, object]:
+    """What happened to a mailbox: complaints by kind, and its suspensions, newest first."""
+    with Session(engine) as session:
+        mailbox_id = session.execute(
+            select(col(Mailbox.id)).where(col(Mailbox.address) == normalize_address(address))
+        ).scalar_one_or_none()
+        if mailbox_id is None:
+            return {}
+        kinds = session.execute(
+            select(col(Complaint.kind), func.count())
+            .where(col(Complaint.mailbox_id) == mailbox_id)
+            .group_by(col(Complaint.kind))
+        ).all()
+        suspensions = session.execute(
+            select(Suspension)
+            .where(col(Suspension.mailbox_id) == mailbox_id)
+            .order_by(col(Suspension.started_at).desc())
+        ).scalars()
+        return {
+            "complaints": {kind: count for kind, count in kinds},
+            "suspensions": [
+                {
+                    "id": s.id,
+                    "service": s.service,
+                    "started_at": s.started_at.isoformat(),
+                    "rule": s.rule,
+                    "decision_id": s.decision_id,
+                    "complaint_ids": s.complaint_ids,
+                    "lifted_at": s.lifted_at.isoformat() if s.lifted_at else None,
+                    "lifted_by": s.lifted_by,
+                    "outcome": s.outcome,
+                }
+                for s in suspensions
+            ],
+        }

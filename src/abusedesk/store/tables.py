@@ -39,6 +39,10 @@ class Domain(SQLModel, table=True):
 class Mailbox(SQLModel, table=True):
     """A hosted mailbox with its per-service switches."""
 
+    # Domain-wide counters ("young accounts suspended in this domain") walk a
+    # domain's mailboxes newest first; without it every decision scans the domain.
+    __table_args__ = (Index("ix_mailbox_domain_created", "domain_id", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     address: str = Field(unique=True, max_length=320)
     domain_id: int = Field(foreign_key="domain.id", index=True)
@@ -90,6 +94,11 @@ class Complaint(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_complaint_mailbox_kind_time", "mailbox_id", "kind", "occurred_at"),
+        # A counter that does not fix the report kind ranges over a mailbox's complaints
+        # by time; kind and trust ride along so that no table row is read.
+        Index(
+            "ix_complaint_mailbox_time_kind_trusted", "mailbox_id", "occurred_at", "kind", "trusted"
+        ),
         Index("ix_complaint_time", "occurred_at"),
     )
 
@@ -231,6 +240,26 @@ class AuditEntry(SQLModel, table=True):
     origin: str = Field(default="cli", max_length=255)
     note: str | None = None
     detail: dict[str, Any] = _json()
+
+
+class PolicyParam(SQLModel, table=True):
+    """A company's or domain's override of a rules-file param; a domain's wins over its company's.
+
+    `scope_key` is the company or domain *name*, so an override reads the way an
+    operator typed it. `value` is text, read with the type the rules file declares.
+    """
+
+    __table_args__ = (
+        Index("ux_policyparam_scope_name", "scope", "scope_key", "name", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)
+    scope_key: str = Field(max_length=253)
+    name: str = Field(max_length=100)
+    value: str = Field(max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_by: str | None = Field(default=None, max_length=200)
 
 
 class ImapCursor(SQLModel, table=True):

@@ -1,0 +1,1 @@
+"""Act: carry out what the rules decided — suspend, escalate, hand notices to the outbox."""

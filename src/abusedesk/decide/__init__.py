@@ -1,0 +1,33 @@
+"""Decide: compile the rules file (docs/rules.md) and decide each event against it.
+
+Build one `PolicyEngine` at start-up (`policy_engine(settings)`), pass it to the
+worker, and call `decide_after_complaint` right after a complaint is recorded,
+in the same transaction. `RulesWatcher` reloads the rules when the file changes.
+"""
+
+from __future__ import annotations
+
+from abusedesk.config import Settings
+from abusedesk.decide.decide import decide_after_complaint, decide_event
+from abusedesk.decide.engine import PolicyEngine
+from abusedesk.decide.events import Event, lift_event, signup_event, suspension_event
+from abusedesk.decide.loader import load_rules
+from abusedesk.decide.reload import RulesWatcher
+
+
+def policy_engine(settings: Settings) -> PolicyEngine:
+    """The engine for the configured rules; `RulesError` when the file does not check."""
+    return PolicyEngine(load_rules(settings.rules.path))
+
+
+__all__ = [
+    "Event",
+    "PolicyEngine",
+    "RulesWatcher",
+    "decide_after_complaint",
+    "decide_event",
+    "lift_event",
+    "policy_engine",
+    "signup_event",
+    "suspension_event",
+]

@@ -1,0 +1,74 @@
+"""Helpers for decision tests: the default rules, complaints written as the recorder writes them."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+from tests.conftest import REPO
+
+from abusedesk.decide.engine import PolicyEngine
+from abusedesk.decide.loader import load_rules
+from abusedesk.store.tables import Complaint, Mailbox, RawReport
+from abusedesk.store.types import ReportSource
+
+DEFAULT_RULES = REPO / "rules" / "default.yaml"
+_serial = itertools.count()
+
+
+@pytest.fixture
+def policy() -> PolicyEngine:
+    return PolicyEngine(load_rules(DEFAULT_RULES))
+
+
+def policy_from(path: Path) -> PolicyEngine:
+    return PolicyEngine(load_rules(path))
+
+
+def mailbox_id(engine: Engine, address: str) -> int:
+    with Session(engine) as session:
+        found = session.execute(
+            select(col(Mailbox.id)).where(col(Mailbox.address) == address)
+        ).scalar_one()
+    return int(found)
+
+
+def add_complaint(
+    session: Session,
+    mailbox: int | None,
+    at: datetime,
+    *,
+    trusted: bool = True,
+    kind: str = "complaint",
+) -> Complaint:
+    """A recorded complaint, as `record_report` leaves it (its raw report included)."""
+    serial = next(_serial)
+    raw = RawReport(
+        sha256=f"{serial:064x}",
+        raw=b"report",
+        size=6,
+        received_at=at,
+        source=ReportSource.FILE.value,
+        trusted=trusted,
+        status="processed",
+    )
+    session.add(raw)
+    session.flush()
+    assert raw.id is not None
+    complaint = Complaint(
+        raw_report_id=raw.id,
+        dedupe_key=f"test-{serial}",
+        kind=kind,
+        format="arf",
+        trusted=trusted,
+        occurred_at=at,
+        mailbox_id=mailbox,
+        reporter="fbl.example",
+    )
+    session.add(complaint)
+    session.flush()
+    return complaint
