@@ -29,6 +29,7 @@ from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.loader import load_rules
 from abusedesk.decide.replay import replay
+from abusedesk.record.complaints import record_synthetic_complaint
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.migrate import upgrade_database
 from abusedesk.store.tables import Company, Complaint, Domain, Mailbox, RawReport
@@ -189,29 +190,9 @@ def decisions_per_second(
     for n in range(count):
         domain = 0 if n % 2 == 0 else rng.randrange(1, DOMAINS)
         at = NOW + timedelta(seconds=n)
-        raw = RawReport(
-            sha256="f" * 64,
-            raw=b"r",
-            size=1,
-            received_at=at,
-            source="file",
-            trusted=True,
-            status="processed",
+        complaint = record_synthetic_complaint(
+            session, rng.choice(mailboxes[domain]), at, origin=label
         )
-        session.add(raw)
-        session.flush()
-        assert raw.id is not None
-        complaint = Complaint(
-            raw_report_id=raw.id,
-            dedupe_key=f"{label}-{n}",
-            kind="complaint",
-            format="arf",
-            trusted=True,
-            occurred_at=at,
-            mailbox_id=rng.choice(mailboxes[domain]),
-        )
-        session.add(complaint)
-        session.flush()
         assert complaint.id is not None
         began = time.perf_counter()
         decide_after_complaint(session, complaint.id, policy)

@@ -13,8 +13,8 @@ from tests.conftest import REPO
 
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.loader import load_rules
-from abusedesk.store.tables import Complaint, Mailbox, RawReport
-from abusedesk.store.types import ReportSource
+from abusedesk.record.complaints import record_synthetic_complaint
+from abusedesk.store.tables import Complaint, Mailbox
 
 DEFAULT_RULES = REPO / "rules" / "default.yaml"
 _serial = itertools.count()
@@ -46,29 +46,5 @@ def add_complaint(
     kind: str = "complaint",
 ) -> Complaint:
     """A recorded complaint, as `record_report` leaves it (its raw report included)."""
-    serial = next(_serial)
-    raw = RawReport(
-        sha256=f"{serial:064x}",
-        raw=b"report",
-        size=6,
-        received_at=at,
-        source=ReportSource.FILE.value,
-        trusted=trusted,
-        status="processed",
-    )
-    session.add(raw)
-    session.flush()
-    assert raw.id is not None
-    complaint = Complaint(
-        raw_report_id=raw.id,
-        dedupe_key=f"test-{serial}",
-        kind=kind,
-        format="arf",
-        trusted=trusted,
-        occurred_at=at,
-        mailbox_id=mailbox,
-        reporter="fbl.example",
-    )
-    session.add(complaint)
-    session.flush()
+    complaint = record_synthetic_complaint(session, mailbox, at, trusted=trusted, kind=kind)
     return complaint

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+from tests.conftest import CORPUS, RunningService, crlf
+from tests.support.tcp_proxy import CuttableProxy
 
 from abusedesk.config import Settings
 from abusedesk.service import Roles
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.tables import RawReport
-from tests.conftest import CORPUS, RunningService, crlf
-from tests.support.tcp_proxy import CuttableProxy
 
 REPORT = crlf((CORPUS / "02-rfc5965-b2-extended-abuse.eml").read_bytes())
 

@@ -8,7 +8,7 @@ import threading
 
 
 class CuttableProxy:
-    """Forwards 127.0.0.1:<port> to a target; `cut()` drops every connection and refuses new ones."""
+    """Forwards 127.0.0.1:<port> to a target; `cut()` drops all connections and refuses new ones."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
@@ -60,6 +60,15 @@ class CuttableProxy:
 
     def close(self) -> None:
         self.cut()
+
+        async def finish_pipes() -> None:
+            current = asyncio.current_task()
+            pipes = [task for task in asyncio.all_tasks() if task is not current]
+            for task in pipes:
+                task.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
+
+        self._call(finish_pipes())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()

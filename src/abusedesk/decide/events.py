@@ -91,8 +91,8 @@ def signup_event(mailbox: Mailbox) -> Event:
     return Event(EventKind.SIGNUP, mailbox.id, mailbox.created_at, {"ip": mailbox.signup_ip})
 
 
-# Built once: constructing a statement costs more than SQLite takes to run it.
-_SUBJECT = (
+# What a decision knows of its mailbox, its domain and its company (a `Subject`).
+ALL_SUBJECTS = (
     select(
         col(Mailbox.id),
         col(Domain.id),
@@ -107,8 +107,9 @@ _SUBJECT = (
     )
     .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
     .join(Company, col(Company.id) == col(Domain.company_id))
-    .where(col(Mailbox.id) == bindparam("mailbox_id"))
 )
+# Built once: constructing a statement costs more than SQLite takes to run it.
+_SUBJECT = ALL_SUBJECTS.where(col(Mailbox.id) == bindparam("mailbox_id"))
 _SUSPENDED = (
     select(col(Suspension.id))
     .where(

@@ -22,12 +22,12 @@ from sqlmodel import Session, col
 from abusedesk.decide.counters import Subject
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.evaluate import comparisons, compile_predicate, counter_caps
-from abusedesk.decide.events import Event, entity_facts, resolve_params
+from abusedesk.decide.events import ALL_SUBJECTS, Event, entity_facts, resolve_params
 from abusedesk.decide.expr import paths_in
 from abusedesk.decide.model import Escalate, EventKind, RuleSet, Scope, Suspend, Value
 from abusedesk.decide.replay_report import ReplayReport
 from abusedesk.decide.window import WindowCounter, micros
-from abusedesk.store.tables import Company, Complaint, Domain, Escalation, Mailbox, Suspension
+from abusedesk.store.tables import Complaint, Escalation, Mailbox, Suspension
 
 BATCH = 20_000
 
@@ -264,22 +264,7 @@ def _lifts(session: Session, start: datetime, end: datetime) -> Iterator[Row]:
 
 
 def _subjects(session: Session) -> dict[int, Subject]:
-    rows = session.execute(
-        select(
-            col(Mailbox.id),
-            col(Domain.id),
-            col(Company.id),
-            col(Mailbox.address),
-            col(Domain.name),
-            col(Company.name),
-            col(Mailbox.created_at),
-            col(Domain.created_at),
-            col(Mailbox.can_send),
-            col(Mailbox.signup_ip),
-        )
-        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
-        .join(Company, col(Company.id) == col(Domain.company_id))
-    )
+    rows = session.execute(ALL_SUBJECTS)
     return {row[0]: Subject(*row) for row in rows}
 
 

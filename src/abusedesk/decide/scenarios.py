@@ -25,7 +25,8 @@ from abusedesk.decide.events import lift_event, signup_event
 from abusedesk.decide.expr import parse_duration
 from abusedesk.decide.model import RuleSet
 from abusedesk.errors import RulesError
-from abusedesk.store.tables import Company, Complaint, Decision, Domain, Mailbox, RawReport
+from abusedesk.record.complaints import record_synthetic_complaint
+from abusedesk.store.tables import Company, Decision, Domain, Mailbox
 
 OLD_ACCOUNT = datetime(2020, 1, 1, tzinfo=UTC)
 CARRIED_OUT = {"done", "pending-outbox", "held for review"}
@@ -154,30 +155,14 @@ def _complaint(session: Session, event: dict[str, Any], at: datetime) -> int:
     ).scalar_one_or_none()
     if mailbox_id is None:
         raise ValueError(f"complaint about {address}, which is not among the accounts")
-    trusted = bool(event.get("trusted", True))
-    raw = RawReport(
-        sha256="0" * 64,
-        raw=b"",
-        size=0,
-        received_at=at,
-        source="file",
-        trusted=trusted,
-        status="processed",
-    )
-    session.add(raw)
-    session.flush()
-    assert raw.id is not None
-    complaint = Complaint(
-        raw_report_id=raw.id,
-        dedupe_key=f"scenario-{raw.id}",
+    complaint = record_synthetic_complaint(
+        session,
+        mailbox_id,
+        at,
+        trusted=bool(event.get("trusted", True)),
         kind=str(event.get("kind", "complaint")),
-        format="arf",
-        trusted=trusted,
-        occurred_at=at,
-        mailbox_id=mailbox_id,
+        origin="scenario",
     )
-    session.add(complaint)
-    session.flush()
     assert complaint.id is not None
     return complaint.id
 

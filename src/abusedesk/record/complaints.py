@@ -130,3 +130,45 @@ def _settle(raw_report: RawReport, status: ReportStatus, reason: str | None) -> 
     raw_report.processed_at = utcnow()
     raw_report.claimed_at = None
     raw_report.claimed_by = None
+
+
+def record_synthetic_complaint(
+    session: Session,
+    mailbox_id: int | None,
+    at: datetime,
+    *,
+    trusted: bool = True,
+    kind: str = "complaint",
+    origin: str = "synthetic",
+) -> Complaint:
+    """A complaint no real report carried — for rules scenarios, tests and benchmarks.
+
+    It is stored exactly as `record_report` leaves a processed one (with a
+    placeholder raw report), so counters and replay cannot tell the difference.
+    """
+    raw = RawReport(
+        sha256="0" * 64,
+        raw=b"",
+        size=0,
+        received_at=at,
+        source="file",
+        trusted=trusted,
+        trust_reason=origin,
+        status=ReportStatus.PROCESSED.value,
+    )
+    session.add(raw)
+    session.flush()
+    assert raw.id is not None
+    complaint = Complaint(
+        raw_report_id=raw.id,
+        dedupe_key=f"{origin}-{raw.id}",
+        kind=kind,
+        format="arf",
+        trusted=trusted,
+        occurred_at=at,
+        mailbox_id=mailbox_id,
+        reporter=origin,
+    )
+    session.add(complaint)
+    session.flush()
+    return complaint
