@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from abusedesk.act.executor import ActionContext, execute_intents
 from abusedesk.decide.counters import SqlCounters
@@ -25,7 +26,7 @@ from abusedesk.decide.events import (
 )
 from abusedesk.decide.model import RuleSet
 from abusedesk.errors import NotFoundError
-from abusedesk.store.tables import Complaint, Decision
+from abusedesk.store.tables import Complaint, Decision, Mailbox
 
 # A suspension raises an event that may escalate, never suspend again (one is active):
 # two levels are all a cascade can use; the bound guards against a rules loop.
@@ -51,6 +52,8 @@ def decide_event(
     session: Session, engine: PolicyEngine, event: Event, depth: int = 0
 ) -> list[Decision]:
     """Decide `event` and every event its actions raise; returns the decisions recorded."""
+    if depth == 0:
+        lock_mailbox(session, event.mailbox_id)
     decision, context = _decide_on_current_rules(session, engine, event)
     if decision is None or context is None:
         return []
@@ -59,6 +62,17 @@ def decide_event(
         if depth + 1 < MAX_CASCADE:
             decisions += decide_event(session, engine, follow_up, depth + 1)
     return decisions
+
+
+def lock_mailbox(session: Session, mailbox_id: int) -> None:
+    """Decide one mailbox's events one at a time, across workers and nodes.
+
+    Without the lock two workers on PostgreSQL could each record a complaint, each
+    count the other's as not yet committed, and both stay under the limit that
+    their complaints together crossed. (SQLite's worker transactions hold the
+    database's write lock already.)
+    """
+    session.execute(select(col(Mailbox.id)).where(col(Mailbox.id) == mailbox_id).with_for_update())
 
 
 def _decide_on_current_rules(
