@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import uvicorn
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
 from abusedesk.config import Settings
 from abusedesk.decide import PolicyEngine, RulesWatcher, policy_engine
@@ -26,6 +27,7 @@ from abusedesk.pipeline.claims import pending_count
 from abusedesk.pipeline.worker import ReportWorker
 from abusedesk.store.engine import create_database_engine
 from abusedesk.web.app import build_app
+from abusedesk.web.provisioning import ProvisioningApi
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,10 @@ async def run_service(
     metrics = Metrics()
     metrics.track_queue_depth(lambda: pending_count(engine))
     wake_worker = asyncio.Event()
+    policy = policy_engine(settings) if roles.worker or roles.web else None
     async with contextlib.AsyncExitStack() as running:
+        if policy is not None and settings.rules.reload:
+            _watch_rules(policy, settings, stop, running)
         smtp_address = web_address = None
         if roles.smtp:
             server, committer = await start_smtp_listener(
@@ -72,13 +77,11 @@ async def run_service(
             smtp_address = _address(server)
             log.info("smtp: listening on %s:%s", *smtp_address)
         if roles.web:
-            web_address = await _start_web(settings, metrics, running)
+            provisioning = ProvisioningApi(engine, policy, settings.web.service_token)
+            web_address = await _start_web(settings, build_app(metrics, provisioning), running)
         if roles.worker:
             write_engine = create_database_engine(settings.effective_database_url, for_worker=True)
             running.callback(write_engine.dispose)
-            policy = policy_engine(settings)
-            if settings.rules.reload:
-                _watch_rules(policy, settings, stop, running)
             worker = ReportWorker(
                 engine, settings, write_engine=write_engine, metrics=metrics, policy=policy
             )
@@ -93,10 +96,10 @@ async def run_service(
 
 
 async def _start_web(
-    settings: Settings, metrics: Metrics, running: contextlib.AsyncExitStack
+    settings: Settings, app: Starlette, running: contextlib.AsyncExitStack
 ) -> Address:
     config = uvicorn.Config(
-        build_app(metrics),
+        app,
         host=settings.web.host,
         port=settings.web.port,
         log_level="warning",

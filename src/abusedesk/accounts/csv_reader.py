@@ -26,6 +26,7 @@ class AccountRow:
     domain: str
     address: str
     created_at: datetime | None
+    signup_ip: str | None = None
 
 
 def normalize_address(address: str) -> str:

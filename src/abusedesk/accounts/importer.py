@@ -212,7 +212,7 @@ def _new_mailbox(row: AccountRow, domain_id: int) -> dict[str, object]:
         "address": row.address,
         "domain_id": domain_id,
         "created_at": row.created_at,
-        "signup_ip": None,
+        "signup_ip": row.signup_ip,
         "can_send": True,
         "can_receive": True,
         "can_login": True,

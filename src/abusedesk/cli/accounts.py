@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
-from abusedesk.cli.context import cli_context
+from abusedesk.accounts.signup import add_account, decide_signups
+from abusedesk.cli.context import cli_context, cli_policy
 from abusedesk.store.directory import list_mailboxes
 
 app = typer.Typer(
@@ -31,6 +33,7 @@ def import_file(
 ) -> None:
     """Create or update accounts from a CSV file; re-importing changes nothing."""
     engine = cli_context(ctx).engine
+    policy = cli_policy(ctx)  # a broken rules file stops the import before it starts
     rows = read_account_rows(file)
     with Progress(
         TextColumn("importing"),
@@ -42,12 +45,44 @@ def import_file(
     ) as progress:
         task = progress.add_task("import", total=len(rows))
         summary = import_accounts(engine, rows, lambda n: progress.advance(task, n))
+    signups = decide_signups(engine, policy, summary.created_addresses)
     typer.echo(
         f"{summary.rows} rows: {summary.mailboxes_created} mailboxes created, "
         f"{summary.mailboxes_updated} updated, {summary.companies_created} companies and "
         f"{summary.domains_created} domains created, {summary.contacts_changed} abuse contacts "
-        "set" + ("" if summary.changed_anything else " (nothing changed)")
+        "set"
+        + ("" if summary.changed_anything else " (nothing changed)")
+        + (f"; {signups} signups decided" if signups else "")
     )
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(help="The new mailbox's address.")],
+    company: Annotated[
+        str | None, typer.Option(help="Its company (needed when the domain is new).")
+    ] = None,
+    abuse_contact: Annotated[
+        str | None, typer.Option(help="The company's abuse contact address.")
+    ] = None,
+    created_at: Annotated[
+        datetime | None, typer.Option(help="When the account was created (default: now).")
+    ] = None,
+    signup_ip: Annotated[str | None, typer.Option(help="The address it signed up from.")] = None,
+) -> None:
+    """Add one mailbox to the directory (a `signup` event for the rules)."""
+    summary = add_account(
+        cli_context(ctx).engine,
+        cli_policy(ctx),
+        address,
+        company=company,
+        abuse_contact=abuse_contact,
+        created_at=created_at.astimezone(UTC) if created_at else None,
+        signup_ip=signup_ip,
+    )
+    state = "added" if summary.mailboxes_created else "already in the directory"
+    typer.echo(f"{address.strip().lower()}: {state}")
 
 
 @app.command("list")

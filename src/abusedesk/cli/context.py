@@ -9,6 +9,7 @@ import typer
 from sqlalchemy import Engine
 
 from abusedesk.config import Settings, load_settings
+from abusedesk.decide import PolicyEngine, policy_engine
 from abusedesk.store.engine import check_database, create_database_engine
 from abusedesk.store.schema import ensure_schema
 
@@ -54,3 +55,8 @@ def cli_context(ctx: typer.Context) -> CliContext:
     obj = ctx.find_root().obj
     assert isinstance(obj, CliContext)
     return obj
+
+
+def cli_policy(ctx: typer.Context) -> PolicyEngine:
+    """The configured rules, checked (a `RulesError` names what is wrong)."""
+    return policy_engine(cli_context(ctx).settings)

@@ -8,11 +8,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from abusedesk.metrics import Metrics
+from abusedesk.web.provisioning import ProvisioningApi
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def build_app(metrics: Metrics) -> Starlette:
+def build_app(metrics: Metrics, provisioning: ProvisioningApi) -> Starlette:
     async def metrics_endpoint(_request: Request) -> Response:
         return Response(metrics.exposition(), media_type=PROMETHEUS_TEXT)
 
@@ -23,5 +24,6 @@ def build_app(metrics: Metrics) -> Starlette:
         routes=[
             Route("/metrics", metrics_endpoint),
             Route("/healthz", health),
+            Route("/api/v1/accounts", provisioning.create_account, methods=["POST"]),
         ]
     )
