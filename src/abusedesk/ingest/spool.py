@@ -58,12 +58,12 @@ def store_reports(engine: Engine, reports: Sequence[IncomingReport]) -> list[int
         }
         for report in reports
     ]
+    statement = insert(RawReport).returning(col(RawReport.id), sort_by_parameter_order=True)
     try:
         with engine.begin() as connection:
-            # One statement per row (RETURNING keeps the order on both databases);
-            # the single commit is what makes the batch cheap and atomic.
-            statement = insert(RawReport).returning(col(RawReport.id))
-            ids = [connection.execute(statement, row).scalar_one() for row in rows]
+            # One multi-row statement and one commit for the whole batch: that single
+            # commit is what makes a batch cheap, and atomic.
+            ids = list(connection.execute(statement, rows).scalars())
     except DBAPIError as exc:
         raise StorageError(f"could not store {len(rows)} report(s): {_first_line(exc)}") from exc
     return [report_id for report_id in ids if report_id is not None]
