@@ -24,7 +24,7 @@ from abusedesk.errors import StorageError
 from abusedesk.ingest.group_commit import GroupCommitter
 from abusedesk.ingest.peer_limits import PeerLimits
 from abusedesk.ingest.spool import IncomingReport, store_reports
-from abusedesk.ingest.trust import trust_for_peer
+from abusedesk.ingest.trust import ProviderPeers
 from abusedesk.metrics import Metrics
 from abusedesk.store.types import ReportSource
 
@@ -51,7 +51,7 @@ class ReportIntakeHandler:
         on_stored: Callable[[], None] | None = None,
     ) -> None:
         self._committer = committer
-        self._providers = providers
+        self._providers = ProviderPeers(providers)
         self._limits = limits
         self._metrics = metrics
         self._addresses = {r.lower() for r in smtp.recipients if not r.startswith("@")}
@@ -81,7 +81,7 @@ class ReportIntakeHandler:
         if not self._limits.allow_message(peer_ip or "?"):
             self._metrics.reports_rejected.labels(SOURCE, "rate-limit").inc()
             return TOO_MANY_MESSAGES
-        trusted, trust_reason = trust_for_peer(self._providers, peer_ip)
+        trusted, trust_reason = self._providers.trust(peer_ip)
         raw = envelope.original_content or b""
         report = IncomingReport(
             raw=raw,
