@@ -76,9 +76,6 @@ class ReportWorker:
             done += len(claimed)
         return done
 
-    def process(self, report_id: int) -> RecordOutcome:
-        return self.process_batch([report_id])[0]
-
     def process_batch(self, report_ids: list[int]) -> list[RecordOutcome]:
         prepared = self._prepare_batch(report_ids)
         with Session(self.write_engine or self.engine) as session:

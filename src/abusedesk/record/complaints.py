@@ -26,7 +26,6 @@ class RecordOutcome:
     status: ReportStatus
     reason: str | None
     complaint_id: int | None
-    duplicate_of: int | None = None
     new: bool = False
     """True the first time this report's complaint was recorded (not on reprocessing)."""
 
@@ -62,7 +61,7 @@ def record_report(
     if existing is not None and existing.raw_report_id != raw_report.id:
         reason = f"duplicate of report {existing.raw_report_id}; counted once"
         _settle(raw_report, ReportStatus.PROCESSED, reason)
-        return RecordOutcome(ReportStatus.PROCESSED, reason, existing.id, existing.raw_report_id)
+        return RecordOutcome(ReportStatus.PROCESSED, reason, existing.id)
     if report.kind is ReportKind.NOT_A_REPORT:
         reason = "not a feedback report: " + ("; ".join(report.problems) or "no report part found")
         _settle(raw_report, ReportStatus.QUARANTINED, reason)
