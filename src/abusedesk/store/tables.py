@@ -141,6 +141,20 @@ class SubmittedMessage(SQLModel, table=True):
     recipient_count: int = 0
 
 
+class SentVolume(SQLModel, table=True):
+    """How much one mailbox sent in one UTC hour, as metered by the policy service.
+
+    Rows are hourly buckets so that `sent` counters over 24 hours read at most
+    25 rows per mailbox however much it sends; the policy service adds to them
+    in batches, never once per message.
+    """
+
+    mailbox_id: int = Field(foreign_key="mailbox.id", primary_key=True)
+    hour: datetime = Field(sa_type=UtcDateTime, primary_key=True)
+    messages: int = 0
+    recipients: int = 0
+
+
 class Decision(SQLModel, table=True):
     """What the rules decided for one event, and why."""
 
