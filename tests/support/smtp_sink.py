@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -54,10 +55,11 @@ class SmtpSink:
         self._controller: Controller | None = None
 
     def start(self) -> SmtpSink:
+        if self.port == 0:
+            self.port = _free_port()  # the Controller checks readiness by connecting to it
         controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         controller.start()
         self._controller = controller
-        self.port = int(controller.server.sockets[0].getsockname()[1])
         return self
 
     def stop(self) -> None:
@@ -70,3 +72,9 @@ class SmtpSink:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
