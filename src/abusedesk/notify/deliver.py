@@ -66,9 +66,9 @@ def deliver_due(
         )
     except (OSError, smtplib.SMTPException) as error:
         for notice in notices:
-            _temporary(engine, settings, notice, f"smarthost unreachable: {_describe(error)}", at)
-            outcome.retried += 1
-        return DeliveryRound(0, outcome.retried, 0)
+            reason = f"smarthost unreachable: {_describe(error)}"
+            _temporary(engine, settings, notice, reason, at, outcome)
+        return DeliveryRound(0, outcome.retried, outcome.failed)
     try:
         _send_all(engine, settings, connection, notices, at, outcome)
     finally:
@@ -104,8 +104,7 @@ def _send_all(
             # The connection is gone: this notice and the rest of the batch wait for the next round.
             reason = f"connection to the smarthost lost: {_describe(error)}"
             for rest in notices[index:]:
-                _temporary(engine, settings, rest, reason, at)
-                outcome.retried += 1
+                _temporary(engine, settings, rest, reason, at, outcome)
             return
         else:
             record_sent(engine, notice)
@@ -129,17 +128,24 @@ def _answer(
         outcome.failed += 1
         log.error("notice %s to %s failed for good: %s", notice.id, notice.recipient, reason)
     else:
-        _temporary(engine, settings, notice, reason, at)
-        outcome.retried += 1
+        _temporary(engine, settings, notice, reason, at, outcome)
 
 
 def _temporary(
-    engine: Engine, settings: NoticesSettings, notice: Notice, reason: str, at: datetime
+    engine: Engine,
+    settings: NoticesSettings,
+    notice: Notice,
+    reason: str,
+    at: datetime,
+    outcome: _Outcome,
 ) -> None:
+    """Retry later with backoff; once `give_up_hours` have passed, fail for good."""
     if at - notice.created_at > timedelta(hours=settings.give_up_hours):
         record_failed(engine, notice, f"gave up after {notice.attempts} attempts: {reason}")
+        outcome.failed += 1
         log.error("notice %s to %s: gave up (%s)", notice.id, notice.recipient, reason)
         return
+    outcome.retried += 1
     delay = retry_delay(notice.attempts, settings.retry_initial_seconds, settings.retry_max_seconds)
     record_retry(engine, notice, reason, at + delay)
     log.warning("notice %s: %s; retrying in %ss", notice.id, reason, int(delay.total_seconds()))

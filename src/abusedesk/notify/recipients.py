@@ -15,7 +15,7 @@ from email.headerregistry import Address
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from abusedesk.store.tables import Company, Contact
+from abusedesk.store.tables import Company, Contact, Domain
 
 ABUSE_ROLE = "abuse"
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
@@ -68,29 +68,38 @@ def abuse_recipient(
 
 
 def contact_problems(session: Session) -> list[ContactProblem]:
-    """Every company without a valid company-level abuse contact, and every invalid contact."""
+    """Every invalid abuse contact, and every company with a domain no valid contact covers."""
     companies = session.execute(select(col(Company.id), col(Company.name))).all()
+    domains = session.execute(
+        select(col(Domain.id), col(Domain.company_id), col(Domain.name)).order_by(col(Domain.name))
+    ).all()
     contacts = session.execute(
         select(col(Contact.company_id), col(Contact.domain_id), col(Contact.email)).where(
             col(Contact.role) == ABUSE_ROLE
         )
     ).all()
+    domain_names = {domain_id: name for domain_id, _, name in domains}
     problems: list[ContactProblem] = []
     for company_id, name in sorted(companies, key=lambda row: row[1]):
-        own = [(d, e) for c, d, e in contacts if c == company_id]
-        for domain_id, email in own:
-            if not valid_address(email.strip().lower()):
-                where = "a domain" if domain_id is not None else "the company"
-                problems.append(
-                    ContactProblem(
-                        name, f"abuse contact {email!r} of {where} is not a valid address"
-                    )
-                )
-        if not any(d is None and valid_address(e.strip().lower()) for d, e in own):
+        covered: set[int | None] = set()
+        for owner, domain_id, email in contacts:
+            if owner != company_id:
+                continue
+            if valid_address(email.strip().lower()):
+                covered.add(domain_id)
+                continue
+            where = f"domain {domain_names.get(domain_id)}" if domain_id else "the company"
+            problems.append(
+                ContactProblem(name, f"abuse contact {email!r} of {where} is not valid")
+            )
+        if None in covered:
+            continue
+        bare = [n for d, c, n in domains if c == company_id and d not in covered]
+        if bare or not any(c == company_id for _, c, _ in domains):
+            listed = f" (domains {', '.join(bare)})" if bare else ""
             problems.append(
                 ContactProblem(
-                    name,
-                    "no valid abuse contact: its notices go to the platform's fallback address",
+                    name, f"no valid abuse contact{listed}: notices go to the platform's fallback"
                 )
             )
     return problems
