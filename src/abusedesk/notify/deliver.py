@@ -16,6 +16,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.errors import HeaderParseError
 
 from sqlalchemy import Engine
 
@@ -90,6 +91,13 @@ def _send_all(
     for index, notice in enumerate(notices):
         try:
             message = build_message(notice, settings.from_address)
+        except (ValueError, HeaderParseError, IndexError) as error:
+            # An address the email API cannot write (a bad [notices] from_address, say)
+            # will not get better by retrying: fail the notice, visibly, with the reason.
+            record_failed(engine, notice, f"cannot build the message: {_describe(error)}")
+            outcome.failed += 1
+            continue
+        try:
             connection.send_message(
                 message, from_addr=settings.from_address, to_addrs=[notice.recipient]
             )
