@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -17,7 +17,7 @@ from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.loader import load_rules
 from abusedesk.notify.compose import NoticeComposer
 from abusedesk.notify.samples import representative
-from abusedesk.store.tables import Complaint, Decision, Notice
+from abusedesk.store.tables import Complaint, Decision, Mailbox, Notice
 from abusedesk.store.types import utcnow
 from tests.decide.conftest import DEFAULT_RULES, add_complaint, mailbox_id
 from tests.notify.conftest import PLATFORM, notice_settings
@@ -122,3 +122,44 @@ def test_samples_are_representative_distinct_subjects_first() -> None:
     assert [c.id for c in representative(complaints, 5)] == [1, 2, 3, 5, 8]
     assert [c.id for c in representative(complaints, 20)] == list(range(1, 9))
     assert representative(complaints, 0) == []
+
+
+def test_fraudulent_signups_notify_with_the_complaints_as_evidence(
+    directory_engine: Engine, policy: PolicyEngine
+) -> None:
+    with Session(directory_engine) as session:
+        promo1 = session.execute(
+            select(Mailbox).where(col(Mailbox.address) == "promo1@freshsignup.example")
+        ).scalar_one()
+        session.add(
+            Mailbox(
+                address="promo3@freshsignup.example",
+                domain_id=promo1.domain_id,
+                created_at=datetime(2026, 11, 25, 10, 5, tzinfo=UTC),
+            )
+        )
+        session.commit()
+    first = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    with Session(directory_engine) as session:
+        for n in (1, 2, 3):
+            address = f"promo{n}@freshsignup.example"
+            complaint = add_complaint(
+                session, mailbox_id(directory_engine, address), first + timedelta(minutes=n)
+            )
+            assert complaint.id is not None
+            decide_after_complaint(session, complaint.id, policy)
+        session.commit()
+    queued = notices(directory_engine)
+    assert [(n.template, n.recipient) for n in queued] == [
+        ("escalation-notice", "abuse@bluemountain.example"),
+        ("escalation-notice", PLATFORM),
+    ]
+    body = queued[0].body_text
+    assert queued[0].subject == "Escalation: fraudulent-signups (freshsignup.example)"
+    assert "fraudulent-signups for domain freshsignup.example" in body
+    evidence = [line for line in body.splitlines() if line.startswith("- ")]
+    assert [line.split("complaint about ")[1].split(" ")[0] for line in evidence] == [
+        "promo3@freshsignup.example",
+        "promo2@freshsignup.example",
+        "promo1@freshsignup.example",
+    ]
