@@ -21,6 +21,7 @@ from email.errors import HeaderParseError
 from sqlalchemy import Engine
 
 from abusedesk.config import NoticesSettings
+from abusedesk.metrics import Metrics
 from abusedesk.notify.message import build_message
 from abusedesk.notify.outbox import (
     claim_due,
@@ -169,11 +170,20 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".strip().rstrip(":")
 
 
-async def run_delivery(engine: Engine, settings: NoticesSettings, stop: asyncio.Event) -> None:
+async def run_delivery(
+    engine: Engine,
+    settings: NoticesSettings,
+    stop: asyncio.Event,
+    metrics: Metrics | None = None,
+) -> None:
     """Deliver due notices every `send_interval_seconds` until `stop` is set."""
     while not stop.is_set():
         try:
             done = await asyncio.to_thread(deliver_due, engine, settings)
+            if metrics is not None:
+                counted = (("sent", done.sent), ("retry", done.retried), ("failed", done.failed))
+                for outcome, count in counted:
+                    metrics.notices_delivered.labels(outcome).inc(count)
             if done.claimed:
                 log.info(
                     "notices: %s sent, %s to retry, %s failed", done.sent, done.retried, done.failed
