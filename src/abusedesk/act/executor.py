@@ -122,18 +122,21 @@ def _escalate(
         Scope.DOMAIN: subject.domain,
         Scope.COMPANY: subject.company,
     }[action.scope]
-    counter, rows = _evidence(context, intent, action.evidence)
     fired = next(f for f in context.decision.fired if f["rule"] == intent.rule)
-    evidence = {
-        "rule": intent.rule,
-        "event": context.event.key,
-        "values": fired["values"],
-        "counter": counter,
-        "ids": rows,
-        "mailbox": subject.address,
-    }
+
+    def evidence() -> dict[str, Any]:
+        counter, rows = _evidence(context, intent, action.evidence)
+        return {
+            "rule": intent.rule,
+            "event": context.event.key,
+            "values": fired["values"],
+            "counter": counter,
+            "ids": rows,
+            "mailbox": subject.address,
+        }
+
     assert context.decision.id is not None
-    escalation, created = open_escalation(
+    escalation_id, created = open_escalation(
         context.session,
         action.pattern,
         action.scope.value,
@@ -143,5 +146,5 @@ def _escalate(
         evidence,
     )
     entry["scope_key"] = key
-    entry["escalation_id"] = escalation.id
-    entry["status"] = "done" if created else f"skipped: escalation {escalation.id} already open"
+    entry["escalation_id"] = escalation_id
+    entry["status"] = "done" if created else f"skipped: escalation {escalation_id} already open"
