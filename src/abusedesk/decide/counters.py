@@ -22,7 +22,8 @@ from sqlmodel import Session, col
 
 from abusedesk.decide.evaluate import value_of
 from abusedesk.decide.expr import MIRROR, BoolOp, Compare, Expr, Literal, Path
-from abusedesk.decide.model import Counter, EventKind, Scope, Value
+from abusedesk.decide.model import Counter, EventKind, Scope, Value, Volume
+from abusedesk.decide.volume import VolumeQuery
 from abusedesk.store.tables import Complaint, Domain, Mailbox, Suspension
 
 EVIDENCE_LIMIT = 200
@@ -69,6 +70,8 @@ class SqlCounters:
     ) -> list[int]:
         """The ids of the rows the counter counted (newest first, at most `EVIDENCE_LIMIT`)."""
         query = self._queries.get(counter)
+        if isinstance(query, VolumeQuery):
+            return []  # sent volume is sums of hourly buckets: no rows to point at
         values = query.values(subject, at, params, EVIDENCE_LIMIT)
         return [int(row[0]) for row in self._session.connection().execute(query.rows, values)]
 
@@ -77,14 +80,19 @@ class CounterQueries:
     """Each counter's statements, built once per rules version: building costs more than running."""
 
     def __init__(self) -> None:
-        self._built: dict[int, CounterQuery] = {}
+        self._built: dict[int, CounterQuery | VolumeQuery] = {}
         self._lock = threading.Lock()
 
-    def get(self, counter: Counter) -> CounterQuery:
+    def get(self, counter: Counter) -> CounterQuery | VolumeQuery:
         key = id(counter)
         if key not in self._built:
             with self._lock:
-                self._built.setdefault(key, CounterQuery(counter))
+                query = (
+                    VolumeQuery(counter)
+                    if isinstance(counter.count, Volume)
+                    else CounterQuery(counter)
+                )
+                self._built.setdefault(key, query)
         return self._built[key]
 
 
@@ -93,6 +101,7 @@ class CounterQuery:
         self.counter = counter
         # (bind name, right-hand side, compares an age) for every comparison in `where`.
         self._binds: list[tuple[str, Expr, bool]] = []
+        assert isinstance(counter.count, EventKind)
         table = _TABLES[counter.count]
         counted = _rows(counter, self, distinct=counter.distinct).limit(bindparam("cap"))
         self.count = select(func.count()).select_from(counted.subquery())
@@ -171,6 +180,7 @@ _TABLES = {
 
 
 def _rows(counter: Counter, query: CounterQuery, distinct: bool) -> Select[Any]:
+    assert isinstance(counter.count, EventKind)
     table = _TABLES[counter.count]
     rows: Select[Any] = select(table.mailbox_column if distinct else table.id_column)
     joins_mailbox = counter.count is not EventKind.SIGNUP and (

@@ -1,0 +1,132 @@
+"""Sent-volume counters: hourly buckets summed over a window, and complaint rates over them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from tests.decide.conftest import add_complaint, mailbox_id
+
+from abusedesk.decide.counters import CounterQueries, SqlCounters
+from abusedesk.decide.decide import decide_after_complaint
+from abusedesk.decide.engine import PolicyEngine
+from abusedesk.decide.events import load_subject
+from abusedesk.decide.loader import parse_rules
+from abusedesk.decide.replay import replay
+from abusedesk.store.tables import SentVolume
+
+AT = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+RULES = """\
+params: {per_mille: 3, min_sent: 100}
+counters:
+  sent_mailbox: {count: sent, per: mailbox, within: 24h}
+  sent_domain: {count: sent, per: domain, within: 24h}
+  sent_company: {count: sent, per: company, within: 24h}
+  recipients_mailbox: {count: sent-recipients, per: mailbox, within: 24h}
+  complaints_24h: {count: complaint, per: mailbox, within: 24h}
+rules:
+  - name: rate
+    on: complaint
+    when: >-
+      counters.sent_mailbox >= params.min_sent
+      and counters.complaints_24h * 1000 > counters.sent_mailbox * params.per_mille
+    then: [{escalate: {pattern: rate}}]
+"""
+
+
+def meter(engine: Engine, address: str, hour: datetime, messages: int, recipients: int) -> None:
+    with Session(engine) as session:
+        session.add(
+            SentVolume(
+                mailbox_id=mailbox_id(engine, address),
+                hour=hour,
+                messages=messages,
+                recipients=recipients,
+            )
+        )
+        session.commit()
+
+
+def test_sent_counters_sum_the_buckets_the_window_overlaps(directory_engine: Engine) -> None:
+    engine = directory_engine
+    day_before = AT - timedelta(days=1)  # 2026-03-01 10:30: the window opens mid-hour
+    meter(engine, "alice@shop.example", day_before.replace(minute=0) - timedelta(hours=1), 1, 1)
+    meter(engine, "alice@shop.example", day_before.replace(minute=0), 10, 20)  # counts whole
+    meter(engine, "alice@shop.example", AT.replace(minute=0), 100, 300)  # the current hour
+    meter(engine, "alice@shop.example", AT.replace(minute=0) + timedelta(hours=1), 1000, 1000)
+    meter(engine, "bob@shop.example", AT.replace(minute=0), 7, 7)  # same domain and company
+    meter(engine, "orders@bakery.example", AT.replace(minute=0), 5, 5)  # same company
+    rules = parse_rules(RULES, Path("rate.yaml")).ruleset
+    assert rules is not None
+    with Session(engine) as session:
+        subject = load_subject(session, mailbox_id(engine, "alice@shop.example"))
+        assert subject is not None
+        counters = SqlCounters(session, CounterQueries())
+
+        def count(name: str) -> int:
+            return counters.count(rules.counters[name], subject, AT, {}, None)
+
+        assert count("sent_mailbox") == 110
+        assert count("recipients_mailbox") == 320
+        assert count("sent_domain") == 117
+        assert count("sent_company") == 122
+        assert counters.evidence(rules.counters["sent_mailbox"], subject, AT, {}) == []
+
+
+def test_a_complaint_rate_escalates_live_and_in_replay_alike(directory_engine: Engine) -> None:
+    engine = directory_engine
+    rules = parse_rules(RULES, Path("rate.yaml")).ruleset
+    assert rules is not None
+    policy = PolicyEngine(rules)
+    meter(engine, "alice@shop.example", AT.replace(minute=0) - timedelta(hours=3), 1000, 1000)
+    meter(engine, "bob@shop.example", AT.replace(minute=0) - timedelta(hours=3), 2000, 2000)
+    decided = []
+    with Session(engine, expire_on_commit=False) as session:
+        for address in ("alice@shop.example", "bob@shop.example"):
+            for i in range(4):  # 0.4% of alice's mail, 0.2% of bob's
+                complaint = add_complaint(
+                    session, mailbox_id(engine, address), AT + timedelta(minutes=i)
+                )
+                assert complaint.id is not None
+                decided += decide_after_complaint(session, complaint.id, policy)
+        session.commit()
+    fired = [(d.facts["mailbox"]["address"], d.facts["counters"]) for d in decided if d.fired]
+    assert fired == [
+        (
+            "alice@shop.example",
+            {"sent_mailbox": 1000, "complaints_24h": 4},
+        )
+    ]
+    assert decided[-1].missed[0]["reason"] == (
+        "counters.complaints_24h is 4, not > counters.sent_mailbox * params.per_mille / 1000 (6)"
+    )
+    report = replay(engine, rules, AT - timedelta(hours=1), AT + timedelta(hours=1)).as_json()
+    assert report["fired"] == {"rate": 1}
+    assert report["escalations_by_pattern"]["rate"]["added"] == []
+    assert report["escalations_by_pattern"]["rate"]["current"] == 1
+
+
+@pytest.mark.parametrize(
+    ("counter", "expected"),
+    [
+        ("{count: sent, per: mailbox, within: 24h, where: report.trusted}", "where: sent volume"),
+        ("{count: sent, per: domain, within: 24h, distinct: mailbox}", "distinct: sent volume"),
+        ("{count: delivered, per: mailbox, within: 24h}", "expected one of complaint, "),
+    ],
+)
+def test_sent_counters_refuse_what_they_cannot_count(counter: str, expected: str) -> None:
+    result = parse_rules(f"counters:\n  s: {counter}\n", Path("x.yaml"))
+    assert len(result.problems) == 1 and expected in result.problems[0], result.problems
+
+
+def test_division_is_only_by_a_positive_number_written_in_the_file() -> None:
+    body = RULES.replace("counters.complaints_24h * 1000 >", "counters.complaints_24h >")
+    for divisor, accepted in (("1000", True), ("params.per_mille", False), ("0", False)):
+        text = body.replace("params.per_mille\n", f"params.per_mille / {divisor}\n")
+        result = parse_rules(text, Path("x.yaml"))
+        assert (result.problems == []) is accepted, result.problems
+        if not accepted:
+            assert "divides only by a positive number" in result.problems[0]
