@@ -1,11 +1,13 @@
 """Count what a counter counts, from the database, at the moment of one event.
 
-Every count is one indexed range query bounded three ways, so its cost does not
+Every count is an indexed range query bounded three ways, so its cost does not
 grow with stored history: by scope (the mailbox's rows through
 `ix_complaint_mailbox_kind_time`, a domain's mailboxes through
 `ix_mailbox_domain_created`), by the window measured back from the event's own
 time (never the wall clock), and by a cap — counting stops as soon as the value
-decides every rule that reads it (see `evaluate.counter_caps`).
+decides every rule that reads it (see `evaluate.counter_caps`). Complaints
+across a domain or company are summed from hourly buckets (record/buckets.py)
+for the window's whole hours, so even a cap of thousands reads a few rows.
 """
 
 from __future__ import annotations
@@ -15,16 +17,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, col
 
 from abusedesk.decide.evaluate import value_of
-from abusedesk.decide.expr import MIRROR, BoolOp, Compare, Expr, Literal, Path
+from abusedesk.decide.expr import MIRROR, BoolOp, Compare, Expr, Literal, Path, paths_in
 from abusedesk.decide.model import Counter, EventKind, Scope, Value, Volume
-from abusedesk.decide.volume import VolumeQuery
-from abusedesk.store.tables import Complaint, Domain, Mailbox, Suspension
+from abusedesk.decide.volume import HOUR, VolumeQuery
+from abusedesk.record.buckets import bucket_hour
+from abusedesk.store.tables import Complaint, ComplaintVolume, Domain, Mailbox, Suspension
 
 EVIDENCE_LIMIT = 200
 NO_CAP = 2**62  # LIMIT for "count everything": both databases take a big number
@@ -63,7 +77,28 @@ class SqlCounters:
     ) -> int:
         query = self._queries.get(counter)
         values = query.values(subject, at, params, NO_CAP if cap is None else cap)
+        if isinstance(query, CounterQuery) and query.buckets is not None:
+            return self._bucketed(query, values)
         return int(self._session.connection().execute(query.count, values).scalar_one())
+
+    def _bucketed(self, query: CounterQuery, values: dict[str, Any]) -> int:
+        """Whole hours from the buckets, the two partial hours at the edges row by row.
+
+        The window (start, end] holds the whole hours [first, last) and the
+        partial ones (start, first) and [last, end]. Counting stops at the cap as
+        ever: when the whole hours reach it, no row is read at all.
+        """
+        assert query.buckets is not None
+        start, end, cap = values["start"], values["end"], values["cap"]
+        first, last = bucket_hour(start) + HOUR, bucket_hour(end)
+        execute = self._session.connection().execute
+        if first >= last:  # a window shorter than two hours: rows only
+            return int(execute(query.count, values).scalar_one())
+        whole = int(execute(query.buckets, {**values, "first": first, "last": last}).scalar_one())
+        if whole >= cap:
+            return int(cap)
+        edges = {**values, "first": first, "last": last, "cap": cap - whole}
+        return whole + int(execute(query.edges, edges).scalar_one())
 
     def evidence(
         self, counter: Counter, subject: Subject, at: datetime, params: dict[str, Value]
@@ -105,6 +140,15 @@ class CounterQuery:
         table = _TABLES[counter.count]
         counted = _rows(counter, self, distinct=counter.distinct).limit(bindparam("cap"))
         self.count = select(func.count()).select_from(counted.subquery())
+        self.buckets: Select[Any] | None = None
+        if _answered_by_buckets(counter):
+            self.buckets = _bucket_sum(counter, self)
+            # Two ranges joined, not one OR: an OR of ranges defeats the index.
+            at_edges = union_all(
+                _rows(counter, self, distinct=False, edge="low"),
+                _rows(counter, self, distinct=False, edge="high"),
+            ).limit(bindparam("cap"))
+            self.edges = select(func.count()).select_from(at_edges.subquery())
         self.rows = (
             _rows(counter, self, distinct=False)
             .order_by(table.time_column.desc())
@@ -143,6 +187,7 @@ class _Table:
     time_column: Mapped[Any]
     mailbox_column: Mapped[Any]
     fields: dict[str, Mapped[Any]]
+    domain_column: Mapped[Any] | None = None
 
 
 _TABLES = {
@@ -157,6 +202,7 @@ _TABLES = {
             "report.feedback_type": col(Complaint.feedback_type),
             "report.reporter": col(Complaint.reporter),
         },
+        col(Complaint.domain_id),
     ),
     EventKind.SUSPENSION: _Table(
         col(Suspension.id),
@@ -179,27 +225,87 @@ _TABLES = {
 }
 
 
-def _rows(counter: Counter, query: CounterQuery, distinct: bool) -> Select[Any]:
+def _answered_by_buckets(counter: Counter) -> bool:
+    """Whether the hourly complaint buckets answer `counter` (see record/buckets.py).
+
+    They do for plain counts of complaints across a domain or a company, filtered
+    on nothing but the report's kind and trust: what the buckets are kept by.
+    """
+    reads = {path.dotted for path in paths_in(counter.where)} if counter.where else set()
+    return (
+        counter.count is EventKind.COMPLAINT
+        and counter.per is not Scope.MAILBOX
+        and not counter.distinct
+        and all(name in _BUCKET_FIELDS or name.startswith("params.") for name in reads)
+    )
+
+
+def _bucket_sum(counter: Counter, query: CounterQuery) -> Select[Any]:
+    total: Select[Any] = select(func.coalesce(func.sum(col(ComplaintVolume.complaints)), 0))
+    domain = col(ComplaintVolume.domain_id)
+    if counter.per is Scope.DOMAIN:
+        total = total.where(domain == bindparam("domain_id"))
+    else:
+        total = total.join(Domain, col(Domain.id) == domain).where(
+            col(Domain.company_id) == bindparam("company_id")
+        )
+    hour = col(ComplaintVolume.hour)
+    total = total.where(hour >= bindparam("first"), hour < bindparam("last"))
+    if counter.where is not None:
+        total = total.where(_sql(counter.where, _BUCKETS, query))
+    return total
+
+
+def _rows(
+    counter: Counter, query: CounterQuery, distinct: bool, edge: str | None = None
+) -> Select[Any]:
+    """The counted rows in the window (start, end], or in one edge of it that is no whole hour.
+
+    `edge` "low" is (start, first), "high" is [last, end] (see `SqlCounters._bucketed`).
+    """
     assert isinstance(counter.count, EventKind)
     table = _TABLES[counter.count]
     rows: Select[Any] = select(table.mailbox_column if distinct else table.id_column)
+    reads_age = _reads_age(counter.where)
+    # A complaint knows its domain: a domain's complaints are one index range, not one
+    # per mailbox. A filter on the mailbox's age goes through its young mailboxes instead.
+    by_domain = table.domain_column is not None and not reads_age
+    domain: Mapped[Any] = col(Mailbox.domain_id)
+    if by_domain and table.domain_column is not None:
+        domain = table.domain_column
     joins_mailbox = counter.count is not EventKind.SIGNUP and (
-        counter.per is not Scope.MAILBOX or _reads_age(counter.where)
+        (counter.per is not Scope.MAILBOX and not by_domain) or reads_age
     )
     if joins_mailbox:
         rows = rows.join(Mailbox, col(Mailbox.id) == table.mailbox_column)
     if counter.per is Scope.MAILBOX:
         rows = rows.where(table.mailbox_column == bindparam("mailbox_id"))
     elif counter.per is Scope.DOMAIN:
-        rows = rows.where(col(Mailbox.domain_id) == bindparam("domain_id"))
+        rows = rows.where(domain == bindparam("domain_id"))
     else:
-        rows = rows.join(Domain, col(Domain.id) == col(Mailbox.domain_id)).where(
+        rows = rows.join(Domain, col(Domain.id) == domain).where(
             col(Domain.company_id) == bindparam("company_id")
         )
-    rows = rows.where(table.time_column > bindparam("start"), table.time_column <= bindparam("end"))
+    time = table.time_column
+    if edge == "low":
+        rows = rows.where(time > bindparam("start"), time < bindparam("first"))
+    elif edge == "high":
+        rows = rows.where(time >= bindparam("last"), time <= bindparam("end"))
+    else:
+        rows = rows.where(time > bindparam("start"), time <= bindparam("end"))
     if counter.where is not None:
         rows = rows.where(_sql(counter.where, table, query))
     return rows.distinct() if distinct else rows
+
+
+# The hourly complaint buckets, as far as a counter's filter can read them.
+_BUCKETS = _Table(
+    col(ComplaintVolume.domain_id),
+    col(ComplaintVolume.hour),
+    col(ComplaintVolume.domain_id),
+    {"report.kind": col(ComplaintVolume.kind), "report.trusted": col(ComplaintVolume.trusted)},
+)
+_BUCKET_FIELDS = frozenset(_BUCKETS.fields)
 
 
 def _sql(expr: Expr, table: _Table, query: CounterQuery) -> ColumnElement[bool]:
