@@ -12,7 +12,8 @@ from tests.decide.conftest import add_complaint, mailbox_id
 from tests.pipeline.test_worker import an_attributable_fixture, store
 
 from abusedesk.config import Settings
-from abusedesk.decide.counters import NO_CAP, CounterQueries, CounterQuery, SqlCounters
+from abusedesk.decide.counter_sql import CounterQuery
+from abusedesk.decide.counters import NO_CAP, CounterQueries, SqlCounters
 from abusedesk.decide.events import load_subject
 from abusedesk.decide.loader import parse_rules
 from abusedesk.pipeline.worker import ReportWorker
