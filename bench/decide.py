@@ -19,10 +19,11 @@ import argparse
 import random
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
 from abusedesk.decide.decide import decide_after_complaint
@@ -33,7 +34,16 @@ from abusedesk.record.buckets import rebuild_buckets
 from abusedesk.record.complaints import record_synthetic_complaint
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.migrate import upgrade_database
-from abusedesk.store.tables import Company, Complaint, Domain, Mailbox, RawReport
+from abusedesk.store.tables import (
+    Company,
+    Complaint,
+    Domain,
+    Escalation,
+    Mailbox,
+    RawReport,
+    SentVolume,
+    Suspension,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -180,73 +190,140 @@ def history(engine: Engine, mailboxes: list[list[int]], total: int) -> None:
         rebuild_buckets(connection)
 
 
-def decisions_per_second(
-    engine: Engine, policy: PolicyEngine, mailboxes: list[list[int]], count: int, label: str
-) -> tuple[float, float]:
-    """(decisions/s counting only `decide_after_complaint`, the same with recording and commit)."""
-    rng = random.Random(7)
-    start = time.perf_counter()
-    deciding = 0.0
-    session = Session(engine)
-    for n in range(count):
-        domain = 0 if n % 2 == 0 else rng.randrange(1, DOMAINS)
-        at = NOW + timedelta(seconds=n)
-        complaint = record_synthetic_complaint(
-            session, rng.choice(mailboxes[domain]), at, origin=label
-        )
-        assert complaint.id is not None
-        began = time.perf_counter()
-        decide_after_complaint(session, complaint.id, policy)
-        deciding += time.perf_counter() - began
-        if n % 100 == 99:
-            session.commit()
-    session.commit()
-    session.close()
-    return count / deciding, count / (time.perf_counter() - start)
+def sent_volume(engine: Engine, mailboxes: list[list[int]]) -> int:
+    """What the policy service metered over the last 25 hours: the hot domain and a tenth of
+    the rest send, so the complaint-rate rule has volume to judge (and escalates there)."""
+    rng = random.Random(9)
+    senders = list(mailboxes[0]) + [
+        m for domain in mailboxes[1:] for m in domain if rng.random() < 0.1
+    ]
+    hour = NOW.replace(minute=0, second=0, microsecond=0)
+    rows = [
+        {
+            "mailbox_id": mailbox,
+            "hour": hour - timedelta(hours=h),
+            "messages": (sent := rng.randrange(200, 2000)),
+            "recipients": sent + rng.randrange(0, 300),
+        }
+        for mailbox in senders
+        for h in range(25)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(SentVolume), rows)
+    return len(rows)
+
+
+@dataclass
+class Run:
+    """Decisions on one history, measured in rounds interleaved with the other history's."""
+
+    engine: Engine
+    policy: PolicyEngine
+    mailboxes: list[list[int]]
+    label: str
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    done: int = 0
+    deciding: float = 0.0
+    overall: float = 0.0
+    fired: int = 0
+    cascaded: int = 0
+
+    def round(self, count: int) -> None:
+        session = Session(self.engine)
+        began_round = time.perf_counter()
+        for _ in range(count):
+            n = self.done
+            domain = 0 if n % 2 == 0 else self.rng.randrange(1, DOMAINS)
+            at = NOW + timedelta(seconds=n)
+            complaint = record_synthetic_complaint(
+                session, self.rng.choice(self.mailboxes[domain]), at, origin=self.label
+            )
+            assert complaint.id is not None
+            began = time.perf_counter()
+            decisions = decide_after_complaint(session, complaint.id, self.policy)
+            self.deciding += time.perf_counter() - began
+            self.fired += sum(1 for d in decisions if d.fired)
+            self.cascaded += len(decisions) - 1
+            self.done += 1
+            if self.done % 100 == 0:
+                session.commit()
+        session.commit()
+        session.close()
+        self.overall += time.perf_counter() - began_round
+
+    def rates(self) -> tuple[float, float]:
+        """(decisions/s timing `decide_after_complaint` alone, with recording and commits)."""
+        return self.done / self.deciding, self.done / self.overall
+
+    def carried_out(self) -> str:
+        with Session(self.engine) as session:
+            suspensions = session.execute(select(func.count()).select_from(Suspension))
+            escalations = session.execute(select(func.count()).select_from(Escalation))
+            return (
+                f"{self.fired:,} decisions fired a rule, {self.cascaded:,} follow-up "
+                f"decisions, {suspensions.scalar_one():,} suspensions and "
+                f"{escalations.scalar_one():,} escalations stored"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--complaints", type=int, default=1_000_000)
     parser.add_argument("--decisions", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    rates: dict[tuple[str, str], tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
+        histories: dict[str, tuple[Engine, list[list[int]]]] = {}
         for total in (0, args.complaints):
             label = f"{total:,} complaints" if total else "empty history"
             engine = create_database_engine(f"sqlite:///{folder}/{total}.sqlite3")
             upgrade_database(engine)
             mailboxes = directory(engine)
-            started = time.perf_counter()
-            history(engine, mailboxes, total)
-            if total:
-                print(f"stored {total:,} complaints in {time.perf_counter() - started:.1f}s")
-            # Shadow first: the same work of deciding on both histories. Enforcing on the
-            # large one also carries out what fires there (suspensions, escalations, and the
-            # decisions they raise), which an empty history never triggers.
-            for mode in ("shadow", "enforce"):
-                policy = PolicyEngine(load_rules(ten_rules(folder, mode)))
-                rate = decisions_per_second(engine, policy, mailboxes, args.decisions, mode)
-                rates[(label, mode)] = rate
-                print(
-                    f"{label:>22}, {mode:7}: {rate[0]:5.0f} decisions/s deciding; "
-                    f"{rate[1]:5.0f}/s with recording the complaint and committing"
-                )
             if total:
                 started = time.perf_counter()
-                report = replay(
-                    engine,
-                    load_rules(REPO / "rules" / "default.yaml"),
-                    NOW - timedelta(days=31),
-                    NOW,
-                )
-                elapsed = time.perf_counter() - started
+                history(engine, mailboxes, total)
+                buckets = sent_volume(engine, mailboxes)
                 print(
-                    f"replay of {report.events:,} events ({total:,} stored complaints, "
-                    f"default rules): {elapsed:.1f}s, {report.engine_calls:,} durable-rules "
-                    f"calls (target < 120 s)"
+                    f"stored {total:,} complaints and {buckets:,} sent-volume buckets "
+                    f"in {time.perf_counter() - started:.1f}s"
                 )
+            histories[label] = engine, mailboxes
+        rates: dict[tuple[str, str], tuple[float, float]] = {}
+        # Shadow first: the same work of deciding on both histories. Enforcing on the
+        # large one also carries out what fires there (suspensions, escalations, and the
+        # decisions they raise), which an empty history rarely triggers. The histories
+        # take turns, round by round, so that a change in the machine's load hits both.
+        for mode in ("shadow", "enforce"):
+            rules = load_rules(ten_rules(folder, mode))
+            runs = [
+                Run(engine, PolicyEngine(rules), mailboxes, label)
+                for label, (engine, mailboxes) in histories.items()
+            ]
+            per_round = max(args.decisions // args.rounds, 1)
+            for number in range(args.rounds):
+                for run in runs if number % 2 == 0 else reversed(runs):
+                    run.round(per_round)
+            for run in runs:
+                rate = rates[(run.label, mode)] = run.rates()
+                print(
+                    f"{run.label:>22}, {mode:7}: {rate[0]:5.0f} decisions/s deciding; "
+                    f"{rate[1]:5.0f}/s with recording the complaint and committing"
+                )
+                if mode == "enforce":
+                    print(f"{'':>24}{run.carried_out()}")
+        engine, _ = histories[f"{args.complaints:,} complaints"]
+        started = time.perf_counter()
+        report = replay(
+            engine, load_rules(REPO / "rules" / "default.yaml"), NOW - timedelta(days=31), NOW
+        )
+        elapsed = time.perf_counter() - started
+        print(
+            f"replay of {report.events:,} events ({args.complaints:,} stored complaints, "
+            f"default rules): {elapsed:.1f}s, {report.engine_calls:,} durable-rules "
+            f"calls (target < 120 s)"
+        )
+        for engine, _ in histories.values():
             engine.dispose()
     for mode in ("shadow", "enforce"):
         empty, full = (rate for (_, m), rate in rates.items() if m == mode)

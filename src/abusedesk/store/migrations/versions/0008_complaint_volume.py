@@ -49,6 +49,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["domain_id"], ["domain.id"]),
         sa.PrimaryKeyConstraint("domain_id", "hour", "kind", "trusted"),
     )
+    op.create_index(
+        "ix_complaintvolume_domain_kind_hour",
+        "complaintvolume",
+        ["domain_id", "kind", "hour"],
+        unique=False,
+    )
     hour = _HOUR[op.get_bind().dialect.name]
     op.execute(
         "INSERT INTO complaintvolume (domain_id, hour, kind, trusted, complaints) "
@@ -58,6 +64,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_complaintvolume_domain_kind_hour", table_name="complaintvolume")
     op.drop_table("complaintvolume")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_index("ix_complaint_domain_time_kind_trusted")
