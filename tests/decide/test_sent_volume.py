@@ -10,12 +10,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from tests.decide.conftest import add_complaint, mailbox_id
 
-from abusedesk.decide.counters import CounterQueries, SqlCounters
+from abusedesk.decide.counters import CounterQueries, SqlCounters, Subject
 from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.decide.engine import PolicyEngine
-from abusedesk.decide.events import load_subject
+from abusedesk.decide.events import ALL_SUBJECTS, load_subject
 from abusedesk.decide.loader import parse_rules
-from abusedesk.decide.replay import replay
+from abusedesk.decide.model import Volume
+from abusedesk.decide.replay import replay, sent_buckets
+from abusedesk.decide.window import VolumeWindow, micros
 from abusedesk.store.tables import SentVolume
 
 AT = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
@@ -130,3 +132,34 @@ def test_division_is_only_by_a_positive_number_written_in_the_file() -> None:
         assert (result.problems == []) is accepted, result.problems
         if not accepted:
             assert "divides only by a positive number" in result.problems[0]
+
+
+def test_replay_counts_sent_volume_as_the_database_does(directory_engine: Engine) -> None:
+    engine = directory_engine
+    rules = parse_rules(RULES, Path("rate.yaml")).ruleset
+    assert rules is not None
+    base = AT.replace(minute=0) - timedelta(days=2)
+    senders = ("alice@shop.example", "bob@shop.example", "orders@bakery.example")
+    for hour in range(60):
+        for n, address in enumerate(senders):
+            if (hour + n) % 4:
+                meter(engine, address, base + timedelta(hours=hour), hour + n, 2 * hour + 1)
+    with Session(engine) as session:
+        subjects = {row[0]: Subject(*row) for row in session.execute(ALL_SUBJECTS)}
+        windows = {
+            name: VolumeWindow(counter, subjects)
+            for name, counter in rules.counters.items()
+            if isinstance(counter.count, Volume)
+        }
+        fed = list(sent_buckets(session, base - timedelta(days=1), base + timedelta(days=3)))
+        counters = SqlCounters(session, CounterQueries())
+        for minutes in range(0, 60 * 60, 37):
+            at = base + timedelta(minutes=minutes)
+            while fed and fed[0][0] <= at:
+                hour, mailbox, messages, recipients = fed.pop(0)
+                for window in windows.values():
+                    window.add(micros(hour), mailbox, messages, recipients)
+            for subject in subjects.values():
+                for name, window in windows.items():
+                    live = counters.count(rules.counters[name], subject, at, {}, None)
+                    assert window.count(subject, micros(at), {}, None) == live, (name, at)

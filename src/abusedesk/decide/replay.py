@@ -96,7 +96,7 @@ class _Replay:
             _signups(self.session, warmup, self.until),
             _lifts(self.session, self.since, self.until),
         ]
-        sent = _sent(self.session, warmup, self.until) if self.volumes else iter(())
+        sent = sent_buckets(self.session, warmup, self.until) if self.volumes else iter(())
         bucket = next(sent, None)
         for at, _order, kind, mailbox_id, details in heapq.merge(*streams):
             while bucket is not None and bucket[0] <= at:
@@ -248,7 +248,7 @@ def _complaints(session: Session, start: datetime, end: datetime) -> Iterator[Ro
         )
 
 
-def _sent(session: Session, start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
+def sent_buckets(session: Session, start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
     """(hour, mailbox id, messages, recipients) of every bucket the walk can count."""
     query = (
         select(
