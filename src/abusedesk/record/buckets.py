@@ -4,6 +4,10 @@ Every complaint charged to a mailbox adds one to its domain's bucket for the
 hour it happened in, its kind and its trust, in the transaction that records
 it; a complaint recorded again with other values moves from one bucket to the
 other. decide/counters.py sums the buckets for domain and company counters.
+
+On PostgreSQL a bucket's row stays locked until the recording transaction
+commits: workers recording complaints of one domain in the same hour take turns
+at that row, as they already do at a mailbox's row when deciding (decide.py).
 """
 
 from __future__ import annotations
