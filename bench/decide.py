@@ -224,6 +224,7 @@ class Run:
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     done: int = 0
     deciding: float = 0.0
+    deciding_cpu: float = 0.0
     overall: float = 0.0
     fired: int = 0
     cascaded: int = 0
@@ -239,9 +240,10 @@ class Run:
                 session, self.rng.choice(self.mailboxes[domain]), at, origin=self.label
             )
             assert complaint.id is not None
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             decisions = decide_after_complaint(session, complaint.id, self.policy)
             self.deciding += time.perf_counter() - began
+            self.deciding_cpu += time.process_time() - began_cpu
             self.fired += sum(1 for d in decisions if d.fired)
             self.cascaded += len(decisions) - 1
             self.done += 1
@@ -251,9 +253,14 @@ class Run:
         session.close()
         self.overall += time.perf_counter() - began_round
 
-    def rates(self) -> tuple[float, float]:
-        """(decisions/s timing `decide_after_complaint` alone, with recording and commits)."""
-        return self.done / self.deciding, self.done / self.overall
+    def rates(self) -> tuple[float, float, float]:
+        """Decisions/s timing `decide_after_complaint` alone, with recording and commits, and
+        deciding by this process's CPU time (which other processes' load does not dilute)."""
+        return (
+            self.done / self.deciding,
+            self.done / self.overall,
+            self.done / max(self.deciding_cpu, 1e-9),
+        )
 
     def carried_out(self) -> str:
         with Session(self.engine) as session:
@@ -289,7 +296,7 @@ def main() -> None:
                     f"in {time.perf_counter() - started:.1f}s"
                 )
             histories[label] = engine, mailboxes
-        rates: dict[tuple[str, str], tuple[float, float]] = {}
+        rates: dict[tuple[str, str], tuple[float, float, float]] = {}
         # Shadow first: the same work of deciding on both histories. Enforcing on the
         # large one also carries out what fires there (suspensions, escalations, and the
         # decisions they raise), which an empty history rarely triggers. The histories
@@ -308,7 +315,8 @@ def main() -> None:
                 rate = rates[(run.label, mode)] = run.rates()
                 print(
                     f"{run.label:>22}, {mode:7}: {rate[0]:5.0f} decisions/s deciding; "
-                    f"{rate[1]:5.0f}/s with recording the complaint and committing"
+                    f"{rate[1]:5.0f}/s with recording the complaint and committing; "
+                    f"{rate[2]:5.0f}/s deciding by CPU time"
                 )
                 if mode == "enforce":
                     print(f"{'':>24}{run.carried_out()}")
@@ -329,7 +337,8 @@ def main() -> None:
         empty, full = (rate for (_, m), rate in rates.items() if m == mode)
         print(
             f"ratio large/empty history, {mode}: {full[0] / empty[0]:.2f} deciding, "
-            f"{full[1] / empty[1]:.2f} with recording (target >= 0.8)"
+            f"{full[1] / empty[1]:.2f} with recording, {full[2] / empty[2]:.2f} deciding by "
+            f"CPU time (target >= 0.8)"
         )
 
 
