@@ -52,7 +52,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_complaintvolume_domain_kind_hour",
         "complaintvolume",
-        ["domain_id", "kind", "hour"],
+        ["domain_id", "kind", "hour", "trusted", "complaints"],
         unique=False,
     )
     hour = _HOUR[op.get_bind().dialect.name]
