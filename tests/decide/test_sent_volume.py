@@ -14,6 +14,7 @@ from abusedesk.decide.counters import CounterQueries, SqlCounters, Subject
 from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.events import ALL_SUBJECTS, load_subject
+from abusedesk.decide.expr import render
 from abusedesk.decide.loader import parse_rules
 from abusedesk.decide.model import Volume
 from abusedesk.decide.replay import replay, sent_buckets
@@ -163,3 +164,16 @@ def test_replay_counts_sent_volume_as_the_database_does(directory_engine: Engine
                 for name, window in windows.items():
                     live = counters.count(rules.counters[name], subject, at, {}, None)
                     assert window.count(subject, micros(at), {}, None) == live, (name, at)
+
+
+def test_a_field_times_a_positive_number_stands_alone_but_not_times_zero() -> None:
+    rewritten = parse_rules(RULES, Path("x.yaml")).ruleset
+    assert rewritten is not None and rewritten.rules[0].when is not None
+    assert render(rewritten.rules[0].when) == (
+        "counters.sent_mailbox >= params.min_sent and "
+        "counters.complaints_24h > counters.sent_mailbox * params.per_mille / 1000"
+    )
+    for factor in ("0", "params.per_mille"):
+        text = RULES.replace("complaints_24h * 1000", f"complaints_24h * {factor}")
+        problems = parse_rules(text, Path("x.yaml")).problems
+        assert len(problems) == 1 and "put one field alone on one side" in problems[0], problems
