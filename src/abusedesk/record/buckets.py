@@ -8,6 +8,9 @@ other. decide/counters.py sums the buckets for domain and company counters.
 On PostgreSQL a bucket's row stays locked until the recording transaction
 commits: workers recording complaints of one domain in the same hour take turns
 at that row, as they already do at a mailbox's row when deciding (decide.py).
+Like those mailbox locks, two batches that meet the same two domains in
+opposite orders can deadlock; PostgreSQL then fails one of the two statements,
+and that batch's report must be retried rather than given up.
 """
 
 from __future__ import annotations
