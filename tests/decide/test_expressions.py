@@ -29,6 +29,9 @@ rules:
   - {name: young, on: complaint, when: "mailbox.age < params.young or report.kind != 'complaint'",
      then: [hold-for-review]}
   - {name: mirrored, on: complaint, when: "2 < counters.c", then: [hold-for-review]}
+  - {name: rate, on: complaint, when: "counters.c * 1000 > counters.d * params.limit * 100",
+     then: [hold-for-review]}
+  - {name: divided, on: complaint, when: "counters.c >= counters.d / 3", then: [hold-for-review]}
 """
 
 
@@ -88,6 +91,9 @@ def test_durable_rules_and_our_evaluator_agree(
     assert ("threshold" in fired) == (c > limit)
     assert ("negated" in fired) == (not (c >= 3 and trusted))
     assert ("young" in fired) == ((age is not None and age < 3 * 86400) or kind != "complaint")
+    assert ("rate" in fired) == (c * 1000 > d * limit * 100)
+    # durable-rules divides integers as integers; handed a float divisor it does not.
+    assert ("divided" in fired) == (c * 3 >= d)
 
 
 _engines: dict[str, PolicyEngine] = {}

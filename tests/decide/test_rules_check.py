@@ -123,7 +123,7 @@ def test_load_rules_refuses_a_bad_file_with_the_first_problem(tmp_path: Path) ->
 
 def test_rules_check_command(tmp_path: Path) -> None:
     good = run_cli("rules", "check", str(DEFAULT_RULES), cwd=tmp_path)
-    assert good.returncode == 0 and "OK (4 rules" in good.stdout, good.stderr
+    assert good.returncode == 0 and "OK (5 rules" in good.stdout, good.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text(HEADER + "    when: report.trustd\n    then: [hold-for-review]\n")
     result = run_cli("rules", "check", str(bad), cwd=tmp_path)

@@ -7,12 +7,12 @@ once the suspension or escalation they tell about exists.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from abusedesk.act.escalate import open_escalation
+from abusedesk.act.escalate import EscalationKey, open_escalation, open_escalations
 from abusedesk.act.evidence import rule_evidence
 from abusedesk.act.notify import queue_notices
 from abusedesk.act.suspend import soft_suspend
@@ -44,6 +44,15 @@ def execute_intents(context: ActionContext) -> list[Event]:
     """Do the decision's intents; returns the events they raised (suspensions)."""
     entries: list[dict[str, Any]] = []
     raised: list[Event] = []
+    # A domain under fire escalates on every complaint: ask once for all of them.
+    known_open = open_escalations(
+        context.session,
+        [
+            _escalation_key(context, intent.action)
+            for intent in context.intents
+            if isinstance(intent.action, Escalate) and not intent.shadow
+        ],
+    )
     for intent in context.intents:
         entry: dict[str, Any] = {
             "rule": intent.rule,
@@ -57,7 +66,7 @@ def execute_intents(context: ActionContext) -> list[Event]:
         elif isinstance(intent.action, Suspend):
             raised += _suspend(context, intent, entry)
         elif isinstance(intent.action, Escalate):
-            _escalate(context, intent, intent.action, entry)
+            _escalate(context, intent, intent.action, entry, known_open)
         elif isinstance(intent.action, Notify):
             continue  # queued below, once the rule's other actions are done
         else:
@@ -69,7 +78,8 @@ def execute_intents(context: ActionContext) -> list[Event]:
 
 
 def _options(intent: Intent) -> dict[str, Any]:
-    options = asdict(intent.action)
+    # Not `asdict`: its deep copy costs more than the rest of recording an action.
+    options = {f.name: getattr(intent.action, f.name) for f in fields(intent.action)}
     return {
         key: list(value) if isinstance(value, tuple) else value
         for key, value in options.items()
@@ -104,27 +114,40 @@ def _suspend(context: ActionContext, intent: Intent, entry: dict[str, Any]) -> l
     return [suspension_event(suspension)]
 
 
-def _escalate(
-    context: ActionContext, intent: Intent, action: Escalate, entry: dict[str, Any]
-) -> None:
+def _escalation_key(context: ActionContext, action: Escalate) -> EscalationKey:
     subject = context.subject
     key = {
         Scope.MAILBOX: subject.address,
         Scope.DOMAIN: subject.domain,
         Scope.COMPANY: subject.company,
     }[action.scope]
-    counter, rows = rule_evidence(context, intent.rule, action.evidence)
+    return action.pattern, action.scope.value, key
+
+
+def _escalate(
+    context: ActionContext,
+    intent: Intent,
+    action: Escalate,
+    entry: dict[str, Any],
+    known_open: dict[EscalationKey, int],
+) -> None:
+    subject = context.subject
+    key = _escalation_key(context, action)[2]
     fired = next(f for f in context.decision.fired if f["rule"] == intent.rule)
-    evidence = {
-        "rule": intent.rule,
-        "event": context.event.key,
-        "values": fired["values"],
-        "counter": counter,
-        "ids": rows,
-        "mailbox": subject.address,
-    }
+
+    def evidence() -> dict[str, Any]:
+        counter, rows = rule_evidence(context, intent.rule, action.evidence)
+        return {
+            "rule": intent.rule,
+            "event": context.event.key,
+            "values": fired["values"],
+            "counter": counter,
+            "ids": rows,
+            "mailbox": subject.address,
+        }
+
     assert context.decision.id is not None
-    escalation, created = open_escalation(
+    escalation_id, created = open_escalation(
         context.session,
         action.pattern,
         action.scope.value,
@@ -132,7 +155,8 @@ def _escalate(
         context.event.at,
         context.decision.id,
         evidence,
+        known_open,
     )
     entry["scope_key"] = key
-    entry["escalation_id"] = escalation.id
-    entry["status"] = "done" if created else f"skipped: escalation {escalation.id} already open"
+    entry["escalation_id"] = escalation_id
+    entry["status"] = "done" if created else f"skipped: escalation {escalation_id} already open"

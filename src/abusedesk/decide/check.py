@@ -110,6 +110,24 @@ def _arith_type(expr: Arith, resolve: FieldResolver, problems: list[tuple[int, s
         return ValueType.NUMBER
     if expr.op in {"+", "-"} and left is right and left in _ORDERED:
         return left
+    if expr.op == "/":
+        divisor = expr.right
+        if not (
+            isinstance(divisor, Literal)
+            and right is ValueType.NUMBER
+            and isinstance(divisor.value, int | float)
+            and divisor.value > 0
+        ):
+            problems.append(
+                (
+                    expr.right.offset,
+                    "'/' divides only by a positive number written in the condition "
+                    f"(e.g. / 1000), not by {render(expr.right)}",
+                )
+            )
+            return ValueType.NUMBER
+        if left in _ORDERED:
+            return left
     if expr.op == "*" and {left, right} <= _ORDERED and ValueType.NUMBER in {left, right}:
         return ValueType.DURATION if ValueType.DURATION in {left, right} else ValueType.NUMBER
     problems.append(
@@ -134,11 +152,11 @@ def _orient(expr: Expr, left_side: Side, right_side: Side, problems: list[tuple[
         return BoolOp(expr.op, items, expr.offset)
     if not isinstance(expr, Compare):
         return expr
-    left, right = expr.left, expr.right
-    if isinstance(left, Path) and left_side(left) and _only(right, right_side):
-        return expr
-    if isinstance(right, Path) and left_side(right) and _only(left, right_side):
-        return Compare(MIRROR[expr.op], right, left, expr.offset)
+    left, right = _isolate(expr.left, expr.right), _isolate(expr.right, expr.left)
+    if isinstance(left[0], Path) and left_side(left[0]) and _only(left[1], right_side):
+        return Compare(expr.op, left[0], left[1], expr.offset)
+    if isinstance(right[0], Path) and left_side(right[0]) and _only(right[1], right_side):
+        return Compare(MIRROR[expr.op], right[0], right[1], expr.offset)
     problems.append(
         (
             expr.offset,
@@ -147,6 +165,26 @@ def _orient(expr: Expr, left_side: Side, right_side: Side, problems: list[tuple[
         )
     )
     return expr
+
+
+def _isolate(side: Expr, other: Expr) -> tuple[Expr, Expr]:
+    """`field * k` against `other` becomes `field` against `other / k`, for a positive k.
+
+    So a rate reads as authors write it (`counters.complaints * 1000 >
+    counters.sent * params.per_mille`) while durable-rules still sees a field
+    alone on the left; dividing by a positive number keeps the comparison's sense.
+    """
+    if isinstance(side, Arith) and side.op == "*":
+        for field_, factor in ((side.left, side.right), (side.right, side.left)):
+            if (
+                isinstance(field_, Path)
+                and isinstance(factor, Literal)
+                and not isinstance(factor.value, bool)
+                and isinstance(factor.value, int | float)
+                and factor.value > 0
+            ):
+                return field_, Arith("/", other, factor, side.offset)
+    return side, other
 
 
 def _only(expr: Expr, allowed: Side) -> bool:

@@ -24,7 +24,7 @@ from abusedesk.decide.events import (
     load_subject,
     resolve_params,
 )
-from abusedesk.decide.model import RuleSet
+from abusedesk.decide.model import RuleSet, Volume
 from abusedesk.errors import NotFoundError
 from abusedesk.store.tables import Complaint, Decision, Mailbox
 
@@ -100,12 +100,21 @@ def _decide_once(
     params = resolve_params(session, ruleset, subject)
     facts: dict[str, Any] = entity_facts(event, subject, is_suspended(session, event.mailbox_id))
     facts["params"] = params
-    caps = counter_caps(rules, facts)
     counters = SqlCounters(session, snapshot.queries)
-    facts["counters"] = {
-        name: counters.count(ruleset.counters[name], subject, event.at, params, caps.get(name))
-        for name in ruleset.counters_for(event.kind)
-    }
+    names = ruleset.counters_for(event.kind)
+    # Sent volume first: it is never capped, and a rate (`counters.complaints_24h >
+    # counters.sent_24h * …`) can then cap the complaint count by the volume's value.
+    volumes = [name for name in names if isinstance(ruleset.counters[name].count, Volume)]
+    counted: dict[str, int] = {}
+    facts["counters"] = counted
+    for name in volumes:
+        counted[name] = counters.count(ruleset.counters[name], subject, event.at, params, None)
+    caps = {name: cap for name, cap in counter_caps(rules, facts).items() if name not in volumes}
+    for name in names:
+        if name not in counted:
+            cap = caps.get(name)
+            counted[name] = counters.count(ruleset.counters[name], subject, event.at, params, cap)
+    facts["counters"] = {name: counted[name] for name in names}
     verdict = engine.evaluate(snapshot, event.kind, event.key, facts)
     decision = record_decision(session, event, facts, caps, verdict, ruleset)
     context = ActionContext(

@@ -30,7 +30,7 @@ from abusedesk.errors import RulesError
 
 SESSION: Final = "abusedesk"
 _OPERATORS: Final = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-_ARITHMETIC: Final = {"+": "$add", "-": "$sub", "*": "$mul"}
+_ARITHMETIC: Final = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
 # From durable-rules 2.x rules.h; the engine reports only the number.
 _ERROR_NAMES: Final = {
     101: "out of memory",
@@ -152,7 +152,12 @@ def _operand(expr: Expr) -> Any:
     if isinstance(expr, Path):
         return {"$m": expr.dotted}
     assert isinstance(expr, Arith)
-    return {_ARITHMETIC[expr.op]: {"$l": _operand(expr.left), "$r": _operand(expr.right)}}
+    right = _operand(expr.right)
+    if expr.op == "/":
+        # Its C engine divides integers as integers (7 / 2 is 3); a float divisor
+        # makes it divide as Python does.
+        right = float(right)
+    return {_ARITHMETIC[expr.op]: {"$l": _operand(expr.left), "$r": right}}
 
 
 def _readable(exc: BaseException) -> str:

@@ -9,7 +9,7 @@ dataclasses, and only the operators below exist.
     not     := "not" not | compare
     compare := sum (("<" | "<=" | ">" | ">=" | "==" | "!=") sum)?
     sum     := product (("+" | "-") product)*
-    product := atom ("*" atom)*
+    product := atom (("*" | "/") atom)*
     atom    := NUMBER | DURATION | STRING | "true" | "false" | PATH | "(" expr ")"
 
 A DURATION is a number glued to a unit (`30s`, `15m`, `24h`, `3d`, `2w`); a
@@ -34,7 +34,7 @@ _TOKEN = re.compile(
       | (?P<number>\d+(?:\.\d+)?)(?![A-Za-z_])
       | (?P<string>'[^'\\]*'|"[^"\\]*")
       | (?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*)
-      | (?P<op><=|>=|==|!=|<|>|\+|-|\*|\(|\))
+      | (?P<op><=|>=|==|!=|<|>|\+|-|\*|/|\(|\))
     """,
     re.VERBOSE,
 )
@@ -198,7 +198,7 @@ class _Parser:
 
     def _product(self) -> Expr:
         left = self._atom()
-        while self._at("*"):
+        while self._at("*", "/"):
             token = self._take()
             left = Arith(token.text, left, self._atom(), token.offset)
         return left
@@ -274,13 +274,28 @@ def render(expr: Expr) -> str:
         return format_duration(expr.value) if expr.is_duration else f"{expr.value:g}"
     if isinstance(expr, Path):
         return expr.dotted
-    if isinstance(expr, Arith | Compare):
+    if isinstance(expr, Compare):
         return f"{render(expr.left)} {expr.op} {render(expr.right)}"
+    if isinstance(expr, Arith):
+        return f"{_operand(expr.left, expr, False)} {expr.op} {_operand(expr.right, expr, True)}"
     if isinstance(expr, Not):
         return f"not ({render(expr.item)})"
     return f" {expr.op} ".join(
         f"({render(item)})" if isinstance(item, BoolOp) else render(item) for item in expr.items
     )
+
+
+_BINDS: Final = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _operand(item: Expr, parent: Arith, on_right: bool) -> str:
+    """An operand of `parent`, in parentheses where leaving them out changes the meaning."""
+    text = render(item)
+    if not isinstance(item, Arith):
+        return text
+    looser = _BINDS[item.op] < _BINDS[parent.op]
+    regrouped = on_right and _BINDS[item.op] == _BINDS[parent.op] and parent.op in {"-", "/"}
+    return f"({text})" if looser or regrouped else text
 
 
 def format_duration(seconds: float) -> str:

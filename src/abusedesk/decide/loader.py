@@ -23,6 +23,7 @@ from abusedesk.decide.model import (
     ENTITY_FIELDS,
     EVENT_FIELDS,
     FILTER_FIELDS,
+    Counted,
     Counter,
     EventKind,
     Param,
@@ -31,6 +32,7 @@ from abusedesk.decide.model import (
     Scope,
     Value,
     ValueType,
+    Volume,
 )
 from abusedesk.decide.yamlnodes import Problems, mapping, scalar_text, scalar_value
 from abusedesk.errors import RulesError
@@ -129,15 +131,23 @@ def _counters(
     for name, spec_node in mapping(node, problems, None, "counters").items():
         spec = mapping(spec_node, problems, COUNTER_KEYS, f"counter {name!r}")
         where = f"counter {name!r}"
-        count = _enum(spec.get("count"), EventKind, problems, where, "count")
+        count = _counted(spec.get("count"), problems, where)
         per = _enum(spec.get("per"), Scope, problems, where, "per")
         within = _window(spec.get("within"), problems, where)
         if count is EventKind.SIGNUP and per is Scope.MAILBOX:
             problems.add(spec.get("per"), "signups are counted per domain or company", where)
         if count is None or per is None or within is None:
             continue
+        if isinstance(count, Volume):
+            for key in ("where", "distinct") & spec.keys():
+                problems.add(
+                    spec[key],
+                    f"{key}: sent volume is metered per mailbox and hour, "
+                    "with nothing to filter on or tell apart",
+                    where,
+                )
         condition, text = None, None
-        if "where" in spec:
+        if "where" in spec and isinstance(count, EventKind):
             text = scalar_text(spec["where"], problems, where)
             fields = FILTER_FIELDS[count]
             condition = _condition(
@@ -285,6 +295,21 @@ def _used_counters(condition: Expr | None) -> tuple[str, ...]:
         return ()
     names = {p.parts[1] for p in paths_in(condition) if p.parts[0] == "counters"}
     return tuple(sorted(names))
+
+
+def _counted(node: Node | None, problems: Problems, where: str) -> Counted | None:
+    if node is None:
+        problems.missing(where, "count")
+        return None
+    text = scalar_text(node, problems, where) or ""
+    for kind in (EventKind, Volume):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    choices = ", ".join([*EventKind, *Volume])
+    problems.add(node, f"count: unknown value {text!r}; expected one of {choices}", where)
+    return None
 
 
 def _enum(node: Node | None, enum: type[E], problems: Problems, where: str, key: str) -> E | None:

@@ -23,6 +23,19 @@ class EventKind(StrEnum):
     """A mailbox appeared in the account directory."""
 
 
+class Volume(StrEnum):
+    """What the policy service meters per mailbox and UTC hour (table `sentvolume`)."""
+
+    SENT = "sent"
+    """Messages sent."""
+    SENT_RECIPIENTS = "sent-recipients"
+    """Recipients of the messages sent."""
+
+
+Counted = EventKind | Volume
+"""What a counter may count: the rows of an event kind, or metered sent volume."""
+
+
 class Scope(StrEnum):
     MAILBOX = "mailbox"
     DOMAIN = "domain"
@@ -91,7 +104,7 @@ class Param:
 @dataclass(frozen=True, slots=True)
 class Counter:
     name: str
-    count: EventKind
+    count: Counted
     per: Scope
     within: float
     """The window in seconds, measured back from the decided event's own time."""

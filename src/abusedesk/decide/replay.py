@@ -24,10 +24,11 @@ from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.evaluate import comparisons, compile_predicate, counter_caps
 from abusedesk.decide.events import ALL_SUBJECTS, Event, entity_facts, resolve_params
 from abusedesk.decide.expr import paths_in
-from abusedesk.decide.model import Escalate, EventKind, RuleSet, Scope, Suspend, Value
+from abusedesk.decide.model import Escalate, EventKind, RuleSet, Scope, Suspend, Value, Volume
 from abusedesk.decide.replay_report import ReplayReport
-from abusedesk.decide.window import WindowCounter, micros
-from abusedesk.store.tables import Complaint, Escalation, Mailbox, Suspension
+from abusedesk.decide.volume import HOUR
+from abusedesk.decide.window import VolumeWindow, WindowCounter, micros
+from abusedesk.store.tables import Complaint, Escalation, Mailbox, SentVolume, Suspension
 
 BATCH = 20_000
 
@@ -50,10 +51,13 @@ class _Replay:
         self.snapshot = self.policy.snapshot()
         self.subjects = _subjects(session)
         self._params: dict[int, dict[str, Value]] = {}
-        self.counters = {
-            name: WindowCounter(c, self.subjects, self.params)
+        self.counters: dict[str, WindowCounter | VolumeWindow] = {
+            name: VolumeWindow(c, self.subjects)
+            if isinstance(c.count, Volume)
+            else WindowCounter(c, self.subjects, self.params)
             for name, c in ruleset.counters.items()
         }
+        self.volumes = [c for c in self.counters.values() if isinstance(c, VolumeWindow)]
         self.suspended: dict[int, str] = {}  # mailbox id → rule, for the candidate's suspensions
         self.open_escalations: set[tuple[str, str, str]] = set()
         self.report = ReplayReport(str(ruleset.path), since, until)
@@ -92,7 +96,13 @@ class _Replay:
             _signups(self.session, warmup, self.until),
             _lifts(self.session, self.since, self.until),
         ]
+        sent = sent_buckets(self.session, warmup, self.until) if self.volumes else iter(())
+        bucket = next(sent, None)
         for at, _order, kind, mailbox_id, details in heapq.merge(*streams):
+            while bucket is not None and bucket[0] <= at:
+                for volume in self.volumes:
+                    volume.add(micros(bucket[0]), *bucket[1:])
+                bucket = next(sent, None)
             self._feed(kind, at, mailbox_id, details)
             if at > self.since and mailbox_id in self.subjects:
                 if kind is EventKind.LIFT:
@@ -109,7 +119,7 @@ class _Replay:
             EventKind.SUSPENSION: "suspension",
         }[kind]
         for counter in self.counters.values():
-            if counter.counter.count is kind:
+            if counter.counter.count is kind and isinstance(counter, WindowCounter):
                 counter.add(micros(at), mailbox_id, {namespace: details})
 
     def _warm_suspensions(self, warmup: datetime) -> None:
@@ -236,6 +246,23 @@ def _complaints(session: Session, start: datetime, end: datetime) -> Iterator[Ro
                 "source_ip": ip,
             },
         )
+
+
+def sent_buckets(session: Session, start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
+    """(hour, mailbox id, messages, recipients) of every bucket the walk can count."""
+    query = (
+        select(
+            col(SentVolume.hour),
+            col(SentVolume.mailbox_id),
+            col(SentVolume.messages),
+            col(SentVolume.recipients),
+        )
+        .where(col(SentVolume.hour) > start - HOUR, col(SentVolume.hour) <= end)
+        .order_by(col(SentVolume.hour))
+        .execution_options(yield_per=BATCH)
+    )
+    for row in session.execute(query):
+        yield tuple(row)
 
 
 def _signups(session: Session, start: datetime, end: datetime) -> Iterator[Row]:

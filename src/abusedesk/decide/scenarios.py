@@ -26,7 +26,7 @@ from abusedesk.decide.expr import parse_duration
 from abusedesk.decide.model import RuleSet
 from abusedesk.errors import RulesError
 from abusedesk.record.complaints import record_synthetic_complaint
-from abusedesk.store.tables import Company, Decision, Domain, Mailbox
+from abusedesk.store.tables import Company, Decision, Domain, Mailbox, SentVolume
 
 OLD_ACCOUNT = datetime(2020, 1, 1, tzinfo=UTC)
 CARRIED_OUT = {"done", "queued", "not queued: no outbox in this run", "held for review"}
@@ -143,18 +143,44 @@ def _play(engine: Engine, policy: PolicyEngine, event: dict[str, Any]) -> None:
                 continue
             elif "lift" in event:
                 _lift(session, policy, str(event["lift"]).lower(), when)
+            elif "sent" in event:
+                _sent(session, event, when)
             else:
-                raise ValueError(f"event at {event['at']}: expected complaint, signup or lift")
+                raise ValueError(
+                    f"event at {event['at']}: expected complaint, signup, lift or sent"
+                )
             session.commit()
 
 
-def _complaint(session: Session, event: dict[str, Any], at: datetime) -> int:
-    address = str(event["complaint"]).lower()
+def _mailbox_id(session: Session, address: str, what: str) -> int:
     mailbox_id = session.execute(
         select(col(Mailbox.id)).where(col(Mailbox.address) == address)
     ).scalar_one_or_none()
     if mailbox_id is None:
-        raise ValueError(f"complaint about {address}, which is not among the accounts")
+        raise ValueError(f"{what} {address}, which is not among the accounts")
+    return int(mailbox_id)
+
+
+def _sent(session: Session, event: dict[str, Any], at: datetime) -> None:
+    """Mail sent, metered into the hour's bucket as the policy service meters it."""
+    mailbox_id = _mailbox_id(session, str(event["sent"]).lower(), "mail sent by")
+    messages = int(event.get("messages", 1))
+    recipients = int(event.get("recipients", messages))
+    if messages < 0 or recipients < 0:
+        raise ValueError(f"sent at {event['at']}: messages and recipients cannot be negative")
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    bucket = session.get(SentVolume, (mailbox_id, hour))
+    if bucket is None:
+        bucket = SentVolume(mailbox_id=mailbox_id, hour=hour)
+    bucket.messages += messages
+    bucket.recipients += recipients
+    session.add(bucket)
+    session.flush()
+
+
+def _complaint(session: Session, event: dict[str, Any], at: datetime) -> int:
+    address = str(event["complaint"]).lower()
+    mailbox_id = _mailbox_id(session, address, "complaint about")
     complaint = record_synthetic_complaint(
         session,
         mailbox_id,

@@ -16,10 +16,11 @@ from typing import Any
 from abusedesk.decide.counters import Subject
 from abusedesk.decide.evaluate import compile_predicate
 from abusedesk.decide.expr import BoolOp, Compare, Expr, Path, paths_in
-from abusedesk.decide.model import Counter, Scope, Value
+from abusedesk.decide.model import Counter, Scope, Value, Volume
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+HOUR_MICROS = 3_600_000_000
 
 
 def micros(at: datetime) -> int:
@@ -103,9 +104,7 @@ class WindowCounter:
         return total
 
     def _key(self, subject: Subject) -> int:
-        if self.counter.per is Scope.MAILBOX:
-            return subject.mailbox_id
-        return subject.domain_id if self.counter.per is Scope.DOMAIN else subject.company_id
+        return _scope_key(self.counter.per, subject)
 
     def _facts(
         self, fields: dict[str, Any], mailbox_id: int, at: int, params: dict[str, Value]
@@ -128,3 +127,41 @@ def _only_young(expr: Expr) -> bool:
     if isinstance(expr, Compare) and isinstance(expr.left, Path):
         return expr.left.dotted != "mailbox.age" or expr.op in {"<", "<="}
     return True
+
+
+class VolumeWindow:
+    """A sent-volume counter over hourly buckets fed in time order (see decide/volume.py).
+
+    A replay feeds each stored bucket at its hour's start, so it sees the hour's
+    whole volume where a live decision saw what was metered until then.
+    """
+
+    def __init__(self, counter: Counter, subjects: dict[int, Subject]) -> None:
+        assert isinstance(counter.count, Volume)
+        self.counter = counter
+        self._subjects = subjects
+        self._reach = int(counter.within * 1_000_000) + HOUR_MICROS
+        self._buckets: dict[int, deque[tuple[int, int]]] = {}
+        self._totals: dict[int, int] = {}
+
+    def add(self, hour: int, mailbox_id: int, messages: int, recipients: int) -> None:
+        subject = self._subjects.get(mailbox_id)
+        if subject is None:
+            return
+        amount = messages if self.counter.count is Volume.SENT else recipients
+        key = _scope_key(self.counter.per, subject)
+        self._buckets.setdefault(key, deque()).append((hour, amount))
+        self._totals[key] = self._totals.get(key, 0) + amount
+
+    def count(self, subject: Subject, at: int, params: dict[str, Value], cap: int | None) -> int:
+        key = _scope_key(self.counter.per, subject)
+        buckets = self._buckets.get(key)
+        while buckets and buckets[0][0] <= at - self._reach:
+            self._totals[key] -= buckets.popleft()[1]
+        return self._totals.get(key, 0)
+
+
+def _scope_key(per: Scope, subject: Subject) -> int:
+    if per is Scope.MAILBOX:
+        return subject.mailbox_id
+    return subject.domain_id if per is Scope.DOMAIN else subject.company_id

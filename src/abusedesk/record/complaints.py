@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from abusedesk.attribute.attribution import AttributionOutcome
 from abusedesk.parse.report import Report, ReportKind
+from abusedesk.record.buckets import counted, move_complaint
 from abusedesk.record.identity import dedupe_key
 from abusedesk.store.tables import Complaint, Mailbox, RawReport
 from abusedesk.store.types import ReportStatus, utcnow
@@ -68,12 +69,14 @@ def record_report(
         return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
 
     values = _complaint_values(session, raw_report, report, outcome)
+    before = counted(existing) if existing is not None else None
     if existing is None:
         complaint = Complaint(raw_report_id=raw_report.id, dedupe_key=key, **values)
     else:
         complaint = existing.sqlmodel_update(values)
     session.add(complaint)
     session.flush()
+    move_complaint(session, before, counted(complaint))
     status, note = _status(report, outcome)
     _settle(raw_report, status, note)
     return RecordOutcome(status, note, complaint.id, new=existing is None)
@@ -84,6 +87,7 @@ def _complaint_values(
 ) -> dict[str, Any]:
     original = report.original
     attribution = outcome.attribution
+    mailbox_id, domain_id = _mailbox(session, attribution.mailbox) if attribution else (None, None)
     return {
         "kind": report.kind.value,
         "format": report.format.value,
@@ -97,7 +101,8 @@ def _complaint_values(
         "original_mail_from": original.mail_from if original else None,
         "original_subject": original.subject if original else None,
         "original_excerpt": original.body_excerpt if original else None,
-        "mailbox_id": _mailbox_id(session, attribution.mailbox) if attribution else None,
+        "mailbox_id": mailbox_id,
+        "domain_id": domain_id,
         "attribution_method": attribution.method.value if attribution else None,
         "attribution_evidence": attribution.evidence if attribution else None,
         "attribution_confidence": attribution.confidence.value if attribution else None,
@@ -107,9 +112,21 @@ def _complaint_values(
     }
 
 
-def _mailbox_id(session: Session, address: str) -> int | None:
-    return session.exec(
-        select(Mailbox.id).where(col(Mailbox.address) == address.lower())  # type: ignore[call-overload]
+def _mailbox(session: Session, address: str) -> tuple[int | None, int | None]:
+    """The mailbox's id and its domain's, or (None, None) when it is not in the directory."""
+    found = session.execute(
+        select(col(Mailbox.id), col(Mailbox.domain_id)).where(
+            col(Mailbox.address) == address.lower()
+        )
+    ).first()
+    return (None, None) if found is None else (found[0], found[1])
+
+
+def _domain_id(session: Session, mailbox_id: int | None) -> int | None:
+    if mailbox_id is None:
+        return None
+    return session.execute(
+        select(col(Mailbox.domain_id)).where(col(Mailbox.id) == mailbox_id)
     ).scalar_one_or_none()
 
 
@@ -166,8 +183,10 @@ def record_synthetic_complaint(
         trusted=trusted,
         occurred_at=at,
         mailbox_id=mailbox_id,
+        domain_id=_domain_id(session, mailbox_id),
         reporter=origin,
     )
     session.add(complaint)
     session.flush()
+    move_complaint(session, None, counted(complaint))
     return complaint

@@ -100,6 +100,10 @@ class Complaint(SQLModel, table=True):
             "ix_complaint_mailbox_time_kind_trusted", "mailbox_id", "occurred_at", "kind", "trusted"
         ),
         Index("ix_complaint_time", "occurred_at"),
+        # A domain's complaints by time, without visiting each of its mailboxes.
+        Index(
+            "ix_complaint_domain_time_kind_trusted", "domain_id", "occurred_at", "kind", "trusted"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -119,12 +123,44 @@ class Complaint(SQLModel, table=True):
     original_subject: str | None = None
     original_excerpt: str | None = None
     mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id")
+    domain_id: int | None = Field(default=None, foreign_key="domain.id")
+    """The mailbox's domain (an address never changes domain), for counters across a domain."""
     attribution_method: str | None = Field(default=None, max_length=32)
     attribution_evidence: str | None = None
     attribution_confidence: str | None = Field(default=None, max_length=16)
     queue_id: str | None = Field(default=None, max_length=64)
     unattributed_reason: str | None = None
     problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ComplaintVolume(SQLModel, table=True):
+    """How many complaints of one kind and trust a domain's mailboxes drew in one UTC hour.
+
+    Kept in the transaction that records each complaint (record/buckets.py), so
+    that a domain or company counter over 24 hours sums a few dozen rows for the
+    window's whole hours instead of walking every complaint of a domain under
+    fire; the partial hours at its edges are counted through
+    `ix_complaint_domain_time_kind_trusted`.
+    """
+
+    # Most counters fix the kind ('complaint'): then only that kind's buckets are read,
+    # from the index alone (a company's sum visits each of its domains' day of them).
+    __table_args__ = (
+        Index(
+            "ix_complaintvolume_domain_kind_hour",
+            "domain_id",
+            "kind",
+            "hour",
+            "trusted",
+            "complaints",
+        ),
+    )
+
+    domain_id: int = Field(foreign_key="domain.id", primary_key=True)
+    hour: datetime = Field(sa_type=UtcDateTime, primary_key=True)
+    kind: str = Field(max_length=16, primary_key=True)
+    trusted: bool = Field(primary_key=True)
+    complaints: int = 0
 
 
 class SubmittedMessage(SQLModel, table=True):
