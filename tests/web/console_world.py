@@ -42,7 +42,7 @@ from abusedesk.web.session import COOKIE_NAME, SessionData
 
 PASSWORD = "correct horse battery"
 HOSTILE_SUBJECT = '<script>document.title="pwned"</script>Weekly offer'
-HOSTILE_EXCERPT = '<img src=x onerror="document.title=\'pwned\'">Buy now'
+HOSTILE_EXCERPT = "<img src=x onerror=\"document.title='pwned'\">Buy now"
 
 PLACES = {
     "shop": ("alice@shop.example", "shop.example", "Acme Hosting Resellers"),

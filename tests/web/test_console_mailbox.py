@@ -1,4 +1,4 @@
-"""The mailbox page: the red status, lift and educate with a note, delete refused while suspended."""
+"""The mailbox page: red status, lift or educate with a note, delete refused while suspended."""
 
 from __future__ import annotations
 
