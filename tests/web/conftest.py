@@ -14,7 +14,18 @@ from abusedesk.decide import policy_engine
 
 @pytest.fixture
 def world(settings: Settings, directory_engine: Engine) -> Iterator[World]:
-    built = build_world(settings, directory_engine, policy_engine(settings))
+    yield from _served(build_world(settings, directory_engine, policy_engine(settings)))
+
+
+@pytest.fixture
+def world_with_passwords(settings: Settings, directory_engine: Engine) -> Iterator[World]:
+    """The same world, its admins with the password `PASSWORD` (argon2 is slow on purpose)."""
+    yield from _served(
+        build_world(settings, directory_engine, policy_engine(settings), passwords=True)
+    )
+
+
+def _served(built: World) -> Iterator[World]:
     with serving(built.app) as base_url:
         built.base_url = base_url
         try:
