@@ -141,6 +141,14 @@ def build_world(
                     session, mailbox.id, start + timedelta(minutes=10 * i + index)
                 )
                 complaint.reporter = ("aol.example", "yahoo.example")[i % 2]
+                complaint.original_subject = f"Weekly offer {i + 1}"
+                complaint.original_message_id = f"<offer-{index}-{i}@{place.domain}>"
+                complaint.attribution_method = "relay-received"
+                complaint.attribution_evidence = (
+                    "Received: from [192.168.1.20] (Authenticated sender: "
+                    f"{place.address}) by relay1.out.hostingplatform.example (Postfix) "
+                    f"with ESMTPSA id Q{index}{i:07X}"
+                )
                 if i == 0:
                     complaint.original_subject = HOSTILE_SUBJECT
                     complaint.original_excerpt = HOSTILE_EXCERPT
