@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
 from abusedesk.cli.context import CliContext, cli_context
+from abusedesk.cli.demo_console import DemoAdmin, console_lines, create_demo_admins
 from abusedesk.config import load_settings
 from abusedesk.errors import AbusedeskError
 from abusedesk.pipeline.claims import pending_count
@@ -65,6 +66,7 @@ def demo_command(
     engine = context.engine
     summary = import_accounts(engine, read_account_rows(REPO_FIXTURES / "accounts.csv"))
     typer.echo(f"demo data in {folder}; {summary.mailboxes_created} sample mailboxes imported")
+    admins = create_demo_admins(engine)
 
     stop = asyncio.Event()
     reports = sorted((REPO_FIXTURES / "reports" / "attribution").glob("*.eml")) + sorted(
@@ -76,7 +78,9 @@ def demo_command(
         loop = asyncio.get_running_loop()
         finished = (lambda: loop.call_soon_threadsafe(stop.set)) if once else None
         threading.Thread(
-            target=_tell_story, args=(context, listening, reports, finished), daemon=True
+            target=_tell_story,
+            args=(context, listening, reports, finished, admins),
+            daemon=True,
         ).start()
 
     async def main() -> None:
@@ -94,6 +98,7 @@ def _tell_story(
     listening: Listening,
     reports: list[Path],
     finished: Callable[[], None] | None,
+    admins: list[DemoAdmin],
 ) -> None:
     assert listening.smtp is not None
     host, port = listening.smtp
@@ -153,6 +158,9 @@ def _tell_story(
             else ""
         )
     )
+    if listening.web:
+        web_host, web_port = listening.web
+        typer.echo("\n".join(console_lines(f"http://{web_host}:{web_port}", admins)))
     if finished:
         finished()
     else:
