@@ -42,9 +42,7 @@ def set_param(
 ) -> ParamRow:
     """Store an override after checking it names a param of `ruleset` and fits its type."""
     with Session(engine) as session:
-        row = put_param(
-            session, ruleset, name, value, company=company, domain=domain, actor=actor
-        )
+        row = put_param(session, ruleset, name, value, company=company, domain=domain, actor=actor)
         session.commit()
     return row
 
