@@ -124,8 +124,12 @@ def populate(engine: Engine, mailboxes: int, complaints: int, now: datetime) -> 
                     for i in range(start, min(start + CHUNK, mailboxes))
                 ],
             )
-    # A skewed history: a mailbox's weight falls with its rank, so a few have thousands.
-    weights = [1.0 / (rank + 10) for rank in range(mailboxes)]
+    # A skewed history: a mailbox's weight falls with its rank, so a few have thousands; the
+    # ranks are shuffled over the domains (mailbox 1, u0@d0.example, keeps the first), so a
+    # company draws about its share of the complaints.
+    ranks = list(range(1, mailboxes))
+    rng.shuffle(ranks)
+    weights = [1.0 / (rank + 10) for rank in [0, *ranks]]
     next_id = 1
     while next_id <= complaints:
         size = min(CHUNK, complaints - next_id + 1)
@@ -383,6 +387,18 @@ def main() -> None:
     }
     # Mailbox 1 is the busiest of all (and in d0.example, Reseller 0): every role can open it.
     busiest = dict.fromkeys(cookies, "u0@d0.example")
+    with engine.connect() as connection:
+        for label, where in (
+            ("the busiest mailbox", "mailbox_id = 1"),
+            ("domain d0.example", "mailbox_id IN (SELECT id FROM mailbox WHERE domain_id = 1)"),
+            (
+                "company Reseller 0",
+                "mailbox_id IN (SELECT m.id FROM mailbox m JOIN domain d ON d.id = m.domain_id"
+                " WHERE d.company_id = 1)",
+            ),
+        ):
+            count = connection.exec_driver_sql(f"SELECT count(*) FROM complaint WHERE {where}")
+            print(f"complaints of {label}: {count.scalar_one():,}")
     asyncio.run(measure(app, cookies, tokens, busiest, args.runs))
 
 

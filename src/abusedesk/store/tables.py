@@ -100,6 +100,8 @@ class Complaint(SQLModel, table=True):
             "ix_complaint_mailbox_time_kind_trusted", "mailbox_id", "occurred_at", "kind", "trusted"
         ),
         Index("ix_complaint_time", "occurred_at"),
+        # The console's top reporters of the last day, from the index alone.
+        Index("ix_complaint_time_reporter", "occurred_at", "reporter"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -16,6 +16,7 @@ from abusedesk.act.lifecycle import delete_mailbox, lift_suspension
 from abusedesk.act.suspend import active_suspension
 from abusedesk.store.tables import Company, Complaint, Domain, Escalation, Mailbox, Suspension
 from abusedesk.store.types import LiftOutcome
+from abusedesk.web.console.complaint_pages import ComplaintFilter, complaint_page
 from abusedesk.web.console.endpoint import Call, Json
 from abusedesk.web.console.forms import Paging
 from abusedesk.web.console.mailboxes import mailbox_json
@@ -82,19 +83,16 @@ def delete(call: Call) -> Json:
 
 def list_complaints(call: Call) -> Json:
     paging = Paging.of(call.query)
-    query = (
+    mailbox_id = None
+    if call.query.get("mailbox"):
+        mailbox_id = mailbox_in_scope(call.session, call.actor, call.query["mailbox"]).id
+    ids, more = complaint_page(call.session, call.actor, ComplaintFilter(mailbox_id), paging)
+    rows = call.session.execute(
         select(Complaint, col(Mailbox.address))
         .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
-        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
-        .where(mailbox_scope(call.actor))
-        .order_by(col(Complaint.occurred_at).desc(), col(Complaint.id).desc())
-    )
-    if call.query.get("mailbox"):
-        mailbox = mailbox_in_scope(call.session, call.actor, call.query["mailbox"])
-        query = query.where(col(Complaint.mailbox_id) == mailbox.id)
-    rows, more = paging.window(
-        call.session.execute(query.offset(paging.offset).limit(paging.size + 1)).all()
-    )
+        .where(col(Complaint.id).in_(ids))
+        .order_by(col(Complaint.id).desc())
+    ).all()
     return Json(
         {"complaints": [complaint_json(c, a) for c, a in rows], "page": paging.page, "more": more}
     )

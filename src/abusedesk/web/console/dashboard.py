@@ -3,7 +3,7 @@
 Every figure is one indexed query: open suspensions and escalations, the
 quarantine (staff only: a quarantined report is charged to nobody yet),
 companies without a verified abuse contact, complaints per day over two
-weeks and the top reporters of the last week.
+weeks and the top reporters of the last 24 hours.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from abusedesk.web.console.visible import company_scope, escalation_scope
 Ts = TypeVarTuple("Ts")
 
 CHART_DAYS = 14
-REPORTER_DAYS = 7
+REPORTER_HOURS = 24
 LIST_LIMIT = 10
 CHART_HEIGHT = 80
 
@@ -90,7 +90,7 @@ def show_dashboard(call: Call) -> Page:
             "bars": _complaints_per_day(call, now),
             "chart_height": CHART_HEIGHT,
             "reporters": _top_reporters(call, now),
-            "reporter_days": REPORTER_DAYS,
+            "reporter_hours": REPORTER_HOURS,
         },
     )
 
@@ -117,35 +117,33 @@ def _without_contact(call: Call) -> list[tuple[int, str, bool]]:
 
 
 def _complaints_per_day(call: Call, now: datetime) -> list[Bar]:
-    start = (now - timedelta(days=CHART_DAYS - 1)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    # date() is a function in SQLite and a type-cast in PostgreSQL; both give the UTC day.
-    day = func.date(col(Complaint.occurred_at))
-    query = _in_scope(
-        call,
-        select(day, func.count())
-        .where(col(Complaint.occurred_at) >= start, col(Complaint.mailbox_id).is_not(None))
-        .group_by(day),
-    )
-    counts = {str(d): int(n) for d, n in call.session.execute(query).all()}
-    days = [(start + timedelta(days=i)).date().isoformat() for i in range(CHART_DAYS)]
-    peak = max([counts.get(d, 0) for d in days] + [1])
+    """One indexed range count per day: no row is read, only the time index (or, in a scope,
+    its mailboxes' (mailbox, time) index)."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS)]
+    counts = []
+    for start in starts:
+        query = select(func.count()).where(
+            col(Complaint.occurred_at) >= start,
+            col(Complaint.occurred_at) < start + timedelta(days=1),
+        )
+        counts.append(int(call.session.execute(_in_scope(call, query)).scalar_one()))
+    peak = max([*counts, 1])
     return [
-        Bar(d, counts.get(d, 0), i * 22, round(CHART_HEIGHT * counts.get(d, 0) / peak))
-        for i, d in enumerate(days)
+        Bar(start.date().isoformat(), n, i * 22, round(CHART_HEIGHT * n / peak))
+        for i, (start, n) in enumerate(zip(starts, counts, strict=True))
     ]
 
 
 def _top_reporters(call: Call, now: datetime) -> list[tuple[str, int]]:
+    # Grouping by an expression, not the column, keeps the planner on the (time, reporter)
+    # index for the last day rather than walking the reporter index over all history.
+    reporter = func.coalesce(col(Complaint.reporter), "")
     query = _in_scope(
         call,
-        select(col(Complaint.reporter), func.count().label("n"))
-        .where(
-            col(Complaint.occurred_at) >= now - timedelta(days=REPORTER_DAYS),
-            col(Complaint.mailbox_id).is_not(None),
-        )
-        .group_by(col(Complaint.reporter))
+        select(reporter, func.count())
+        .where(col(Complaint.occurred_at) >= now - timedelta(hours=REPORTER_HOURS))
+        .group_by(reporter)
         .order_by(func.count().desc())
         .limit(LIST_LIMIT),
     )
@@ -153,11 +151,12 @@ def _top_reporters(call: Call, now: datetime) -> list[tuple[str, int]]:
 
 
 def _in_scope(call: Call, query: Select[*Ts]) -> Select[*Ts]:
-    """Complaints of the actor's mailboxes (staff: all, without the join)."""
+    """Complaints of the actor's mailboxes; staff count every complaint, attributed or not."""
     if call.actor.role is Role.STAFF:
         return query
-    return (
-        query.join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
+    mailboxes = (
+        select(col(Mailbox.id))
         .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
         .where(mailbox_scope(call.actor))
     )
+    return query.where(col(Complaint.mailbox_id).in_(mailboxes))

@@ -15,11 +15,11 @@ from sqlmodel import col
 
 from abusedesk.access import Role
 from abusedesk.access.audit import record_audit
-from abusedesk.access.scope import mailbox_scope
-from abusedesk.accounts.csv_reader import normalize_address
-from abusedesk.errors import RefusedError
-from abusedesk.store.tables import Complaint, Domain, Mailbox, RawReport
+from abusedesk.access.scope import mailbox_in_scope
+from abusedesk.errors import NotFoundError, RefusedError
+from abusedesk.store.tables import Complaint, Mailbox, RawReport
 from abusedesk.store.types import ReportStatus
+from abusedesk.web.console.complaint_pages import ComplaintFilter, complaint_page
 from abusedesk.web.console.endpoint import Call, Page, Redirect, Text
 from abusedesk.web.console.forms import Paging, act, field
 from abusedesk.web.console.visible import report_in_scope
@@ -31,50 +31,13 @@ FILTERS = ("mailbox", "reporter", "message_id", "since", "until", "status")
 def search_reports(call: Call) -> Page:
     wanted = {name: call.query.get(name, "").strip() for name in FILTERS}
     paging = Paging.of(call.query)
-    columns = (
-        col(RawReport.id),
-        col(RawReport.received_at),
-        col(RawReport.status),
-        col(RawReport.reason),
-        col(Complaint.reporter),
-        col(Complaint.original_message_id),
-        col(Complaint.original_subject),
-        col(Mailbox.address),
+    by_complaint = call.actor.role is not Role.STAFF or any(
+        wanted[name] for name in ("mailbox", "reporter", "message_id")
     )
-    staff = call.actor.role is Role.STAFF
-    query: Any = (
-        select(*columns)
-        .select_from(RawReport)
-        .join(Complaint, col(Complaint.raw_report_id) == col(RawReport.id), isouter=staff)
-        .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id), isouter=staff)
-    )
-    if not staff:
-        query = query.join(Domain, col(Domain.id) == col(Mailbox.domain_id)).where(
-            mailbox_scope(call.actor)
-        )
-    if wanted["mailbox"]:
-        query = query.where(col(Mailbox.address) == normalize_address(wanted["mailbox"]))
-    if wanted["reporter"]:
-        query = query.where(col(Complaint.reporter) == wanted["reporter"])
-    if wanted["message_id"]:
-        bare = wanted["message_id"].strip("<>")
-        query = query.where(col(Complaint.original_message_id).in_([bare, f"<{bare}>"]))
-    if wanted["status"] in {s.value for s in ReportStatus}:
-        query = query.where(col(RawReport.status) == wanted["status"])
-    since, until = _day(wanted["since"]), _day(wanted["until"])
-    if since:
-        query = query.where(col(RawReport.received_at) >= since)
-    if until:
-        query = query.where(col(RawReport.received_at) < until + timedelta(days=1))
-    rows, more = paging.window(
-        list(
-            call.session.execute(
-                query.order_by(col(RawReport.id).desc())
-                .offset(paging.offset)
-                .limit(paging.size + 1)
-            ).all()
-        )
-    )
+    if by_complaint:
+        rows, more = _by_complaint(call, wanted, paging)
+    else:
+        rows, more = _by_report(call, wanted, paging)
     return Page(
         "reports.html",
         {
@@ -86,6 +49,76 @@ def search_reports(call: Call) -> Page:
             "query_string": urlencode({k: v for k, v in wanted.items() if v}),
         },
     )
+
+
+_COLUMNS = (
+    col(RawReport.id),
+    col(RawReport.received_at),
+    col(RawReport.status),
+    col(RawReport.reason),
+    col(Complaint.reporter),
+    col(Complaint.original_message_id),
+    col(Complaint.original_subject),
+    col(Mailbox.address),
+)
+
+
+def _by_report(call: Call, wanted: dict[str, str], paging: Paging) -> tuple[list[Any], bool]:
+    """Staff browsing every report, the quarantine included: newest received first."""
+    query: Any = (
+        select(*_COLUMNS)
+        .select_from(RawReport)
+        .join(Complaint, col(Complaint.raw_report_id) == col(RawReport.id), isouter=True)
+        .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id), isouter=True)
+    )
+    if wanted["status"] in {s.value for s in ReportStatus}:
+        query = query.where(col(RawReport.status) == wanted["status"])
+    since, until = _day(wanted["since"]), _day(wanted["until"])
+    if since:
+        query = query.where(col(RawReport.received_at) >= since)
+    if until:
+        query = query.where(col(RawReport.received_at) < until + timedelta(days=1))
+    return paging.window(
+        call.session.execute(
+            query.order_by(col(RawReport.id).desc()).offset(paging.offset).limit(paging.size + 1)
+        ).all()
+    )
+
+
+def _by_complaint(call: Call, wanted: dict[str, str], paging: Paging) -> tuple[list[Any], bool]:
+    """Reports charged to the actor's mailboxes, found through their complaints (dates: when
+    the complaint happened)."""
+    if wanted["status"] and wanted["status"] != ReportStatus.PROCESSED.value:
+        return [], False  # a report charged to a mailbox has been processed
+    mailbox_id = None
+    if wanted["mailbox"]:
+        try:
+            mailbox_id = mailbox_in_scope(call.session, call.actor, wanted["mailbox"]).id
+        except NotFoundError:
+            return [], False
+    until = _day(wanted["until"])
+    bare = wanted["message_id"].strip("<>")
+    ids, more = complaint_page(
+        call.session,
+        call.actor,
+        ComplaintFilter(
+            mailbox_id=mailbox_id,
+            reporter=wanted["reporter"] or None,
+            message_ids=(bare, f"<{bare}>") if bare else (),
+            since=_day(wanted["since"]),
+            until=until + timedelta(days=1) if until else None,
+        ),
+        paging,
+    )
+    rows = call.session.execute(
+        select(*_COLUMNS)
+        .select_from(Complaint)
+        .join(RawReport, col(RawReport.id) == col(Complaint.raw_report_id))
+        .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
+        .where(col(Complaint.id).in_(ids))
+        .order_by(col(Complaint.id).desc())
+    ).all()
+    return list(rows), more
 
 
 def _day(text: str) -> datetime | None:
