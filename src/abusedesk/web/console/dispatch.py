@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -37,7 +36,7 @@ from abusedesk.web.console.endpoint import (
     Reply,
     Text,
 )
-from abusedesk.web.session import COOKIE_NAME, SessionData, SessionSigner, new_session
+from abusedesk.web.session import COOKIE_NAME, SessionData, SessionSigner
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +210,3 @@ def client_address(request: Request) -> str:
 
 def _api_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status)
-
-
-def fresh_session() -> SessionData:
-    return new_session(time.time())
