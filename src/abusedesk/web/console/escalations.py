@@ -3,7 +3,8 @@
 Acknowledging, resolving and bulk-suspending are audited. A bulk suspension
 is recorded like one the rules made: a `Decision` (event `manual`, the admin
 and the escalation as its facts) and a `Suspension` per listed account, so
-the mailbox page explains it and a later lift ends it the usual way.
+the mailbox page explains it, the rules see a `suspension` event (repeated
+suspensions count it) and a later lift ends it the usual way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlmodel import col
 from abusedesk.access.audit import record_audit
 from abusedesk.access.scope import mailbox_in_scope
 from abusedesk.act.suspend import soft_suspend
+from abusedesk.decide.decide import decide_event, lock_mailbox
+from abusedesk.decide.events import suspension_event
 from abusedesk.errors import NotFoundError, RefusedError, UsageError
 from abusedesk.store.tables import Complaint, Decision, Escalation, Mailbox, Suspension
 from abusedesk.store.types import EscalationStatus, utcnow
@@ -170,6 +173,7 @@ def suspend_listed(call: Call) -> Redirect:
         suspended = []
         for mailbox in accounts:
             assert mailbox.id is not None
+            lock_mailbox(call.session, mailbox.id)
             decision = Decision(
                 event="manual",
                 mailbox_id=mailbox.id,
@@ -189,6 +193,8 @@ def suspend_listed(call: Call) -> Redirect:
                 call.session.delete(decision)
                 continue
             suspended.append(mailbox.address)
+            if call.deps.policy is not None:  # the rules see it like any suspension
+                decide_event(call.session, call.deps.policy, suspension_event(created))
             record_audit(
                 call.session,
                 call.actor,
