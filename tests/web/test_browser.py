@@ -122,7 +122,7 @@ def test_staff_pages_in_the_browser(
     world = world_with_passwords
     page = signed_in(browser, world, "sam")
     expect(page.locator("#open-suspensions")).to_have_text("3")
-    assert page.locator("svg.chart rect").count() == 14
+    assert page.locator("svg.chart rect").count() == 7
     page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
     page.goto(f"{world.base_url}/escalations/{world.places['hikers'].escalation_id}")
     expect(page.locator("#escalation-status")).to_have_text("open")

@@ -2,11 +2,13 @@
 
 A scope's complaints are found two ways. A small scope (a few thousand
 complaints) is read through its mailboxes' index and sorted. A large scope
-is read in id order, newest first, keeping its own rows: with a tenth of all
-complaints or more that stops after a few hundred rows, where sorting the
-scope would read hundreds of thousands. A capped probe of the mailbox index
-tells which case it is. `+ 0` and `|| ''` keep the database from using an
-index that would undo the chosen order (both work in SQLite and PostgreSQL).
+is read newest first in windows of ids (primary-key ranges, each filtered by
+the scope, widening while they come back short): with a scope of one
+complaint in two hundred or more the first window already holds a page,
+where sorting the scope would read hundreds of thousands of rows. A capped
+probe of the mailbox index tells which case it is. `+ 0` and `|| ''` keep
+the database from using an index that would undo the chosen order (both
+work in SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from abusedesk.store.tables import Complaint, Domain, Mailbox
 from abusedesk.web.console.forms import Paging
 
 SMALL_SCOPE = 5_000
+FIRST_WINDOW = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,13 @@ class ComplaintFilter:
 
 
 def complaint_page(
-    session: Session, actor: Actor, wanted: ComplaintFilter, paging: Paging
+    session: Session,
+    actor: Actor,
+    wanted: ComplaintFilter,
+    paging: Paging,
+    *,
+    small_scope: int = SMALL_SCOPE,
+    first_window: int = FIRST_WINDOW,
 ) -> tuple[list[int], bool]:
     """The ids of one page of the actor's complaints matching `wanted`, and whether more follow."""
     query: Select[Any] = select(col(Complaint.id)).where(*_conditions(wanted, indexed=True))
@@ -52,20 +61,46 @@ def complaint_page(
         )
         probe = select(col(Complaint.id)).where(col(Complaint.mailbox_id).in_(mailboxes))
         found = session.execute(
-            select(func.count()).select_from(probe.limit(SMALL_SCOPE + 1).subquery())
+            select(func.count()).select_from(probe.limit(small_scope + 1).subquery())
         ).scalar_one()
-        if found <= SMALL_SCOPE:
-            query = select(col(Complaint.id)).where(
-                col(Complaint.mailbox_id).in_(mailboxes), *_conditions(wanted, indexed=False)
-            )
-        else:
-            query = query.where((col(Complaint.mailbox_id) + 0).in_(mailboxes))
+        if found > small_scope:
+            return _in_windows(session, wanted, mailboxes, paging, first_window)
+        query = select(col(Complaint.id)).where(
+            col(Complaint.mailbox_id).in_(mailboxes), *_conditions(wanted, indexed=False)
+        )
     ids = list(
         session.execute(
             query.order_by(col(Complaint.id).desc()).offset(paging.offset).limit(paging.size + 1)
         ).scalars()
     )
     return paging.window(ids)
+
+
+def _in_windows(
+    session: Session,
+    wanted: ComplaintFilter,
+    mailboxes: Select[Any],
+    paging: Paging,
+    first_window: int,
+) -> tuple[list[int], bool]:
+    needed = paging.offset + paging.size + 1
+    high = session.execute(select(func.max(col(Complaint.id)))).scalar_one() or 0
+    width, ids = first_window, list[int]()
+    while high > 0 and len(ids) < needed:
+        ids += session.execute(
+            select(col(Complaint.id))
+            .where(
+                col(Complaint.id) > high - width,
+                col(Complaint.id) <= high,
+                (col(Complaint.mailbox_id) + 0).in_(mailboxes),
+                *_conditions(wanted, indexed=False),
+            )
+            .order_by(col(Complaint.id).desc())
+            .limit(needed - len(ids))
+        ).scalars()
+        high -= width
+        width *= 2
+    return paging.window(ids[paging.offset :])
 
 
 def _conditions(wanted: ComplaintFilter, *, indexed: bool) -> list[ColumnElement[bool]]:

@@ -2,8 +2,8 @@
 
 Every figure is one indexed query: open suspensions and escalations, the
 quarantine (staff only: a quarantined report is charged to nobody yet),
-companies without a verified abuse contact, complaints per day over two
-weeks and the top reporters of the last 24 hours.
+companies without a verified abuse contact, complaints per day over a
+week and the top reporters of the last 24 hours.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from abusedesk.web.console.visible import company_scope, escalation_scope
 
 Ts = TypeVarTuple("Ts")
 
-CHART_DAYS = 14
+CHART_DAYS = 7
 REPORTER_HOURS = 24
 LIST_LIMIT = 10
 CHART_HEIGHT = 80
