@@ -92,7 +92,7 @@ async def run_service(
             task = asyncio.create_task(_work(worker, wake_worker, stop))
             running.push_async_callback(_wait_for, task)
             # Worker nodes also deliver the outbox; claims keep nodes from sending one twice.
-            sender = asyncio.create_task(run_delivery(engine, settings.notices, stop))
+            sender = asyncio.create_task(run_delivery(engine, settings.notices, stop, metrics))
             running.push_async_callback(_wait_for, sender)
         if roles.imap and settings.imap.accounts:
             poller = asyncio.create_task(run_imap_poller(settings, engine, stop, wake_worker.set))

@@ -13,6 +13,7 @@ import smtplib
 import time
 from email.message import EmailMessage
 
+import httpx
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
@@ -151,7 +152,7 @@ def test_notices_wait_while_the_smarthost_is_down_then_arrive_exactly_once(
         with Session(directory_engine) as session:
             return list(session.execute(select(Notice).order_by(col(Notice.id))).scalars())
 
-    with RunningService(configured, directory_engine, SERVICE) as service:
+    with RunningService(configured, directory_engine, Roles(imap=False)) as service:
         send_reports(service, reports)
         # Every notice has been tried more than once and is still waiting.
         wait_for(lambda: len(notices()) == 3 and all(n.attempts >= 2 for n in notices()))
@@ -162,8 +163,13 @@ def test_notices_wait_while_the_smarthost_is_down_then_arrive_exactly_once(
         sink.start()
         wait_for(lambda: all(n.status == "sent" for n in notices()))
         time.sleep(0.6)  # a few more delivery rounds: nothing is sent a second time
+        assert service.listening is not None and service.listening.web is not None
+        host, port = service.listening.web
+        metrics = httpx.get(f"http://{host}:{port}/metrics", timeout=10).text
     delivered = notices()
     assert len(sink.received) == 3
+    assert 'abusedesk_notices_delivered_total{outcome="sent"} 3.0' in metrics
+    assert 'abusedesk_notices_delivered_total{outcome="failed"} 0.0' in metrics
     assert sorted(r.message["Message-ID"] for r in sink.received) == sorted(
         n.message_id for n in delivered
     )

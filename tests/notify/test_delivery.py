@@ -102,6 +102,23 @@ def test_a_5xx_fails_for_good_and_stays_visible(engine: Engine, sink: SmtpSink) 
     assert sink.received == []
 
 
+def test_a_message_that_cannot_be_built_fails_without_stopping_the_rest(
+    engine: Engine, sink: SmtpSink
+) -> None:
+    [bad, good] = queue(engine, "k1", "k2")
+    with Session(engine) as session:
+        broken = session.get(Notice, bad)
+        assert broken is not None
+        broken.recipient = "not an address"
+        session.commit()
+    done = deliver_due(engine, notice_settings(sink.port))
+    assert (done.sent, done.failed) == (1, 1)
+    failed = notice(engine, bad)
+    assert failed.status == "failed"
+    assert (failed.last_error or "").startswith("cannot build the message:")
+    assert notice(engine, good).status == "sent" and len(sink.received) == 1
+
+
 def test_an_unreachable_smarthost_is_retried_then_given_up(engine: Engine, sink: SmtpSink) -> None:
     [notice_id] = queue(engine, "k1")
     sink.stop()

@@ -78,6 +78,16 @@ def test_a_company_override_is_used_for_that_company_only(tmp_path: Path) -> Non
     assert sneaky.subject == "Sending suspended for alice@shop.example (AUP notice)"
 
 
+def test_an_override_failing_on_one_notice_falls_back_to_the_built_in(tmp_path: Path) -> None:
+    (tmp_path / "aup-notice.txt").write_text(
+        '{% if notice.mailbox == "alice@shop.example" %}{{ 1 // 0 }}{% endif %}custom\n'
+    )
+    templates = NoticeTemplates(tmp_path)
+    templates.check()  # the sample notice does not trip it
+    assert templates.render(replace(CONTEXT, mailbox="bob@shop.example")).text == "custom\n"
+    assert "Sample 1: reported" in templates.render(CONTEXT).text
+
+
 def test_a_subject_is_one_line_whatever_the_template_does(tmp_path: Path) -> None:
     (tmp_path / "aup-notice.subject").write_text("A\r\nBcc: x@evil.example\n{{ notice.mailbox }}")
     assert NoticeTemplates(tmp_path).render(CONTEXT).subject == (

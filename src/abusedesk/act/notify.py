@@ -9,10 +9,12 @@ queued and the action says so.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from abusedesk.act.evidence import rule_evidence
 from abusedesk.decide.model import Escalate, EventKind, Notify, Suspend
+from abusedesk.errors import ConfigError
 from abusedesk.notify.compose import NoticeRequest
 from abusedesk.notify.context import NOTICE_RECIPIENTS, NOTICE_TEMPLATES
 from abusedesk.store.tables import Escalation
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from abusedesk.decide.engine import Intent
 
 __all__ = ["NOTICE_RECIPIENTS", "NOTICE_TEMPLATES", "queue_notices"]
+log = logging.getLogger(__name__)
 NO_OUTBOX = "not queued: no outbox in this run"
 
 
@@ -46,7 +49,12 @@ def _queue(
         return {"status": request}
     if context.notices is None:
         return {"status": NO_OUTBOX}
-    notice, new = context.notices.queue(context.session, request)
+    try:
+        notice, new = context.notices.queue(context.session, request)
+    except ConfigError as error:
+        # A template that cannot render this notice must not undo the decision itself.
+        log.error("decision %s: notice not queued: %s", context.decision.id, error)
+        return {"status": f"not queued: {error}"}
     recorded: dict[str, Any] = {
         "notice_id": notice.id,
         "recipient": notice.recipient,

@@ -16,10 +16,12 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.errors import HeaderParseError
 
 from sqlalchemy import Engine
 
 from abusedesk.config import NoticesSettings
+from abusedesk.metrics import Metrics
 from abusedesk.notify.message import build_message
 from abusedesk.notify.outbox import (
     claim_due,
@@ -90,6 +92,13 @@ def _send_all(
     for index, notice in enumerate(notices):
         try:
             message = build_message(notice, settings.from_address)
+        except (ValueError, HeaderParseError, IndexError) as error:
+            # An address the email API cannot write (a bad [notices] from_address, say)
+            # will not get better by retrying: fail the notice, visibly, with the reason.
+            record_failed(engine, notice, f"cannot build the message: {_describe(error)}")
+            outcome.failed += 1
+            continue
+        try:
             connection.send_message(
                 message, from_addr=settings.from_address, to_addrs=[notice.recipient]
             )
@@ -161,11 +170,20 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".strip().rstrip(":")
 
 
-async def run_delivery(engine: Engine, settings: NoticesSettings, stop: asyncio.Event) -> None:
+async def run_delivery(
+    engine: Engine,
+    settings: NoticesSettings,
+    stop: asyncio.Event,
+    metrics: Metrics | None = None,
+) -> None:
     """Deliver due notices every `send_interval_seconds` until `stop` is set."""
     while not stop.is_set():
         try:
             done = await asyncio.to_thread(deliver_due, engine, settings)
+            if metrics is not None:
+                counted = (("sent", done.sent), ("retry", done.retried), ("failed", done.failed))
+                for outcome, count in counted:
+                    metrics.notices_delivered.labels(outcome).inc(count)
             if done.claimed:
                 log.info(
                     "notices: %s sent, %s to retry, %s failed", done.sent, done.retried, done.failed

@@ -57,18 +57,9 @@ class NoticeTemplates:
             if not templates_dir.is_dir():
                 raise ConfigError(f"[notices] templates_dir {templates_dir} is not a directory")
             loaders.append(FileSystemLoader(templates_dir))
-        loaders.append(PackageLoader("abusedesk", "templates/notices"))
-        # Sandboxed and immutable: a template can read the notice, never change or call
-        # into anything else; autoescape for the HTML part only.
-        self._environment = ImmutableSandboxedEnvironment(
-            loader=ChoiceLoader(loaders),
-            autoescape=lambda name: name is not None and name.endswith(".html"),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        self._environment.filters["utc"] = _utc
+        builtin = PackageLoader("abusedesk", "templates/notices")
+        self._environment = _environment(ChoiceLoader([*loaders, builtin]))
+        self._builtin = _environment(builtin)
 
     def render(self, context: NoticeContext, company: str | None = None) -> RenderedNotice:
         """The notice's subject (one safe line), text and HTML parts."""
@@ -84,13 +75,16 @@ class NoticeTemplates:
             names.insert(0, f"{company}/{context.template}.{part}")
         try:
             return self._environment.select_template(names).render(notice=context)
-        except TemplateError as error:
-            if len(names) == 1:
-                raise
+        except Exception as error:  # an operator's template may fail in any way, not only Jinja's
+            if self.templates_dir is None:
+                raise ConfigError(f"notice template {names[-1]}: {error}") from error
             # An override that passed the start-up check but fails on this notice:
             # the built-in template still tells the reseller what happened.
             log.error("notice template %s failed (%s); using the built-in one", names[0], error)
-            return self._environment.get_template(names[-1]).render(notice=context)
+        try:
+            return self._builtin.get_template(names[-1]).render(notice=context)
+        except Exception as error:
+            raise ConfigError(f"notice template {names[-1]}: {error}") from error
 
     def check(self) -> None:
         """Compile and try every template a notice could use; ConfigError naming each problem."""
@@ -127,6 +121,21 @@ class NoticeTemplates:
         if self.templates_dir is None:
             return []
         return sorted(p.name for p in self.templates_dir.iterdir() if p.is_dir())
+
+
+def _environment(loader: BaseLoader) -> ImmutableSandboxedEnvironment:
+    # Sandboxed and immutable: a template can read the notice, never change or call
+    # into anything else; autoescape for the HTML part only; a misspelt name is an error.
+    environment = ImmutableSandboxedEnvironment(
+        loader=loader,
+        autoescape=lambda name: name is not None and name.endswith(".html"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["utc"] = _utc
+    return environment
 
 
 def _usable_folder(company: str) -> bool:
