@@ -33,7 +33,15 @@ from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.metrics import Metrics
 from abusedesk.record.complaints import record_synthetic_complaint
-from abusedesk.store.tables import AuditEntry, Company, Contact, Domain, Mailbox, RawReport
+from abusedesk.store.tables import (
+    AuditEntry,
+    Company,
+    Contact,
+    Domain,
+    Mailbox,
+    RawReport,
+    Suspension,
+)
 from abusedesk.store.types import utcnow
 from abusedesk.web.app import build_app
 from abusedesk.web.console.mount import Console, build_console
@@ -72,6 +80,7 @@ class Place:
     contact_id: int = 0
     escalation_id: int = 0
     report_id: int = 0
+    suspension_id: int = 0
 
 
 @dataclass
@@ -169,6 +178,9 @@ def build_world(
             place.contact_id = contact.id
             suspending = next(d for d in decisions if d.actions)
             assert suspending.id is not None
+            place.suspension_id = session.execute(
+                select(col(Suspension.id)).where(col(Suspension.mailbox_id) == mailbox.id)
+            ).scalar_one()
             escalation, _ = open_escalation(
                 session,
                 "fraudulent-signups",

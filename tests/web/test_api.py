@@ -25,6 +25,8 @@ def test_lists_are_scoped_to_the_tokens_user(world: World) -> None:
     }
     assert [s["mailbox"] for s in domain["suspensions"]] == ["alice@shop.example"]
     assert domain["suspensions"][0]["rule"] == "soft-suspend" and domain["more"] is False
+    one = world.api("dora").get(f"/api/v1/suspensions/{domain['suspensions'][0]['id']}").json()
+    assert one == domain["suspensions"][0]
     complaints = world.api("dora").get("/api/v1/complaints").json()["complaints"]
     assert len(complaints) == 6 and {c["mailbox"] for c in complaints} == {"alice@shop.example"}
     escalations = world.api("hugo").get("/api/v1/escalations").json()["escalations"]

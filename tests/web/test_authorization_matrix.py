@@ -37,6 +37,7 @@ def path_for(endpoint: Endpoint, place: Place) -> str:
         "report_id": str(place.report_id),
         "company_id": str(place.company_id),
         "contact_id": str(place.contact_id),
+        "suspension_id": str(place.suspension_id),
     }
     path = endpoint.path
     for name, value in values.items():

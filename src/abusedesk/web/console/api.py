@@ -20,7 +20,7 @@ from abusedesk.web.console.complaint_pages import ComplaintFilter, complaint_pag
 from abusedesk.web.console.endpoint import Call, Json
 from abusedesk.web.console.forms import Paging
 from abusedesk.web.console.mailboxes import mailbox_json
-from abusedesk.web.console.visible import escalation_scope
+from abusedesk.web.console.visible import escalation_scope, suspension_in_scope
 
 
 def list_suspensions(call: Call) -> Json:
@@ -39,6 +39,13 @@ def list_suspensions(call: Call) -> Json:
     return Json(
         {"suspensions": [suspension_json(s, a) for s, a in rows], "page": paging.page, "more": more}
     )
+
+
+def show_suspension(call: Call) -> Json:
+    suspension, address = suspension_in_scope(
+        call.session, call.actor, call.params["suspension_id"]
+    )
+    return Json(suspension_json(suspension, address))
 
 
 def show_mailbox(call: Call) -> Json:

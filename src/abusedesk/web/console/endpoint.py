@@ -28,6 +28,7 @@ class Target(StrEnum):
 
     NONE = "none"
     MAILBOX = "mailbox"
+    SUSPENSION = "suspension"
     ESCALATION = "escalation"
     REPORT = "report"
     COMPANY = "company"

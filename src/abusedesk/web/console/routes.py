@@ -175,6 +175,14 @@ API: tuple[Endpoint, ...] = (
         api=True,
     ),
     Endpoint(
+        "/api/v1/suspensions/{suspension_id}",
+        "api-suspension",
+        api.show_suspension,
+        "One suspension, open or lifted",
+        target=Target.SUSPENSION,
+        api=True,
+    ),
+    Endpoint(
         "/api/v1/mailboxes/{address}",
         "api-mailbox",
         api.show_mailbox,

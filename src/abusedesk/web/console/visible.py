@@ -15,7 +15,15 @@ from sqlmodel import Session, col
 from abusedesk.access import Role
 from abusedesk.access.scope import Actor, mailbox_scope
 from abusedesk.errors import NotFoundError
-from abusedesk.store.tables import Company, Complaint, Domain, Escalation, Mailbox, RawReport
+from abusedesk.store.tables import (
+    Company,
+    Complaint,
+    Domain,
+    Escalation,
+    Mailbox,
+    RawReport,
+    Suspension,
+)
 
 
 def domain_scope(actor: Actor) -> ColumnElement[bool]:
@@ -83,6 +91,21 @@ def report_in_scope(session: Session, actor: Actor, report_id: str) -> RawReport
     if found is None:
         raise NotFoundError(f"no report {report_id}")
     return found
+
+
+def suspension_in_scope(
+    session: Session, actor: Actor, suspension_id: str
+) -> tuple[Suspension, str]:
+    """The suspension and its mailbox's address, if the actor may see that mailbox."""
+    found = session.execute(
+        select(Suspension, col(Mailbox.address))
+        .join(Mailbox, col(Mailbox.id) == col(Suspension.mailbox_id))
+        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
+        .where(col(Suspension.id) == _number(suspension_id), mailbox_scope(actor))
+    ).first()
+    if found is None:
+        raise NotFoundError(f"no suspension {suspension_id}")
+    return found[0], str(found[1])
 
 
 def company_in_scope(session: Session, actor: Actor, name: str) -> Company:
