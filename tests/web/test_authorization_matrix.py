@@ -9,6 +9,8 @@ audit nothing, and no list may show another scope's mailboxes or domains.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from starlette.routing import Mount, Route
 from tests.web.console_world import ADMINS, PLACES, SEES, Place, World, csrf_of
@@ -18,6 +20,7 @@ from abusedesk.web.console.endpoint import Audience, Endpoint, Target
 from abusedesk.web.console.mount import PUBLIC_PATHS
 from abusedesk.web.console.routes import ENDPOINTS
 
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 SERVICE_ROUTES = {"/metrics", "/healthz", "/api/v1/accounts"}
 """The web port's routes that are not the console's: metrics, health, provisioning."""
 
@@ -101,6 +104,10 @@ def test_route_answers_each_role_within_its_scope_only(world: World, endpoint: E
             assert status in {200, 409}, f"{where}: {status} {text[:200]}"
         else:
             assert status == 303, f"{where}: {status}"
+        if endpoint.method == "GET" and not endpoint.api and "<html" in text:
+            # The CSP allows no inline script or style: a page must not need any.
+            assert not INLINE_SCRIPT.search(text), f"{where} has an inline script"
+            assert " style=" not in text and " onclick=" not in text, where
         if endpoint.method == "GET":
             for other, (address, domain, _company) in PLACES.items():
                 if other not in SEES[username]:
