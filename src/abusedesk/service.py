@@ -28,6 +28,7 @@ from abusedesk.pipeline.claims import pending_count
 from abusedesk.pipeline.worker import ReportWorker
 from abusedesk.store.engine import create_database_engine
 from abusedesk.web.app import build_app
+from abusedesk.web.console.mount import build_console
 from abusedesk.web.provisioning import ProvisioningApi
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ async def run_service(
             log.info("smtp: listening on %s:%s", *smtp_address)
         if roles.web:
             provisioning = ProvisioningApi(engine, policy, settings.web.service_token)
-            web_address = await _start_web(settings, build_app(metrics, provisioning), running)
+            console = build_console(settings, engine, policy)
+            app = build_app(metrics, provisioning, console)
+            web_address = await _start_web(settings, app, running)
         if roles.worker:
             write_engine = create_database_engine(settings.effective_database_url, for_worker=True)
             running.callback(write_engine.dispose)

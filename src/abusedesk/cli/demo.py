@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
 from abusedesk.cli.context import CliContext, cli_context
+from abusedesk.cli.demo_console import DemoAdmin, console_lines, create_demo_admins
 from abusedesk.cli.demo_smarthost import DemoSmarthost
 from abusedesk.config import load_settings
 from abusedesk.errors import AbusedeskError
@@ -76,6 +77,7 @@ def demo_command(
     engine = context.engine
     summary = import_accounts(engine, read_account_rows(REPO_FIXTURES / "accounts.csv"))
     typer.echo(f"demo data in {folder}; {summary.mailboxes_created} sample mailboxes imported")
+    admins = create_demo_admins(engine)
 
     stop = asyncio.Event()
     reports = sorted((REPO_FIXTURES / "reports" / "attribution").glob("*.eml")) + sorted(
@@ -88,7 +90,7 @@ def demo_command(
         finished = (lambda: loop.call_soon_threadsafe(stop.set)) if once else None
         threading.Thread(
             target=_tell_story,
-            args=(context, listening, reports, smarthost, finished),
+            args=(context, listening, reports, smarthost, finished, admins),
             daemon=True,
         ).start()
 
@@ -111,6 +113,7 @@ def _tell_story(
     reports: list[Path],
     smarthost: DemoSmarthost,
     finished: Callable[[], None] | None,
+    admins: list[DemoAdmin],
 ) -> None:
     assert listening.smtp is not None
     host, port = listening.smtp
@@ -176,6 +179,9 @@ def _tell_story(
             else ""
         )
     )
+    if listening.web:
+        web_host, web_port = listening.web
+        typer.echo("\n".join(console_lines(f"http://{web_host}:{web_port}", admins)))
     if finished:
         finished()
     else:

@@ -41,6 +41,23 @@ def set_param(
     actor: str | None = None,
 ) -> ParamRow:
     """Store an override after checking it names a param of `ruleset` and fits its type."""
+    with Session(engine) as session:
+        row = put_param(session, ruleset, name, value, company=company, domain=domain, actor=actor)
+        session.commit()
+    return row
+
+
+def put_param(
+    session: Session,
+    ruleset: RuleSet,
+    name: str,
+    value: str,
+    *,
+    company: str | None = None,
+    domain: str | None = None,
+    actor: str | None = None,
+) -> ParamRow:
+    """`set_param` inside the caller's transaction (the console audits in the same one)."""
     if (company is None) == (domain is None):
         raise RulesError("give exactly one of --company or --domain")
     if name not in ruleset.params:
@@ -52,22 +69,21 @@ def set_param(
     scope, key = ("company", company) if company is not None else ("domain", domain)
     assert key is not None
     key = key.strip() if scope == "company" else key.strip().lower()
-    with Session(engine) as session:
-        table = Company if scope == "company" else Domain
-        if session.execute(select(col(table.id)).where(col(table.name) == key)).first() is None:
-            raise NotFoundError(f"no {scope} named {key!r} in the account directory")
-        row = session.execute(
-            select(PolicyParam).where(
-                col(PolicyParam.scope) == scope,
-                col(PolicyParam.scope_key) == key,
-                col(PolicyParam.name) == name,
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            row = PolicyParam(scope=scope, scope_key=key, name=name, value=value)
-        row.value, row.updated_at, row.updated_by = value, utcnow(), actor
-        session.add(row)
-        session.commit()
+    table = Company if scope == "company" else Domain
+    if session.execute(select(col(table.id)).where(col(table.name) == key)).first() is None:
+        raise NotFoundError(f"no {scope} named {key!r} in the account directory")
+    row = session.execute(
+        select(PolicyParam).where(
+            col(PolicyParam.scope) == scope,
+            col(PolicyParam.scope_key) == key,
+            col(PolicyParam.name) == name,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = PolicyParam(scope=scope, scope_key=key, name=name, value=value)
+    row.value, row.updated_at, row.updated_by = value, utcnow(), actor
+    session.add(row)
+    session.flush()
     return ParamRow(name, scope, key, value)
 
 

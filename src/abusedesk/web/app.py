@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from abusedesk.metrics import Metrics
+from abusedesk.web.console.mount import Console
+from abusedesk.web.headers import SecurityHeaders
 from abusedesk.web.provisioning import ProvisioningApi
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def build_app(metrics: Metrics, provisioning: ProvisioningApi) -> Starlette:
+def build_app(
+    metrics: Metrics, provisioning: ProvisioningApi, console: Console | None = None
+) -> Starlette:
     async def metrics_endpoint(_request: Request) -> Response:
         return Response(metrics.exposition(), media_type=PROMETHEUS_TEXT)
 
     async def health(_request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
-    return Starlette(
-        routes=[
-            Route("/metrics", metrics_endpoint),
-            Route("/healthz", health),
-            Route("/api/v1/accounts", provisioning.create_account, methods=["POST"]),
-        ]
-    )
+    routes: list[BaseRoute] = [
+        Route("/metrics", metrics_endpoint),
+        Route("/healthz", health),
+        Route("/api/v1/accounts", provisioning.create_account, methods=["POST"]),
+    ]
+    if console is not None:
+        routes.extend(console.routes())
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])

@@ -1,7 +1,7 @@
 """complaints by domain: complaint.domain_id with its index, and hourly complaint buckets
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-01 08:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import abusedesk.store.types
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

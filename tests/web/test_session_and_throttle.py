@@ -1,0 +1,63 @@
+"""Signed session cookies, the login throttle and the console's secret key, on their own."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from abusedesk.errors import ConfigError
+from abusedesk.web.secret import SECRET_FILE, console_secret
+from abusedesk.web.session import SessionSigner, new_session
+from abusedesk.web.throttle import LoginThrottle
+
+KEY = b"k" * 40
+
+
+def test_a_cookie_reads_back_only_untampered_with_its_key_and_in_time() -> None:
+    signer = SessionSigner(KEY, max_age=60)
+    session = new_session(1000.0).signed_in("dora", 1000.0).with_flash("<b>saved</b>", "ok")
+    cookie = signer.dump(session)
+    assert signer.load(cookie, now=1030.0) == session
+    body, _, signature = cookie.rpartition(".")
+    assert signer.load(body[:-2] + "AA." + signature, now=1030.0) is None
+    assert SessionSigner(b"x" * 40).load(cookie, now=1030.0) is None
+    assert signer.load(cookie, now=1061.0) is None  # expired
+    assert signer.load(cookie, now=900.0) is None  # from the future
+    assert signer.load("garbage", now=1030.0) is None
+    assert signer.load(None) is None
+
+
+def test_signing_in_changes_the_csrf_token() -> None:
+    anonymous = new_session(0.0)
+    assert anonymous.signed_in("sam", 1.0).csrf != anonymous.csrf
+
+
+def test_the_throttle_counts_failures_per_user_and_address_within_its_window() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(clock=lambda: now[0], per_user=3, per_address=5, window=100)
+    for _ in range(3):
+        assert throttle.retry_after("Ann", "192.0.2.1") == 0
+        throttle.failed("Ann", "192.0.2.1")
+    assert throttle.retry_after("ann", "192.0.2.9") == 100  # usernames are case-insensitive
+    throttle.failed("bob", "192.0.2.1")
+    throttle.failed("carl", "192.0.2.1")
+    assert throttle.retry_after("dave", "192.0.2.1") == 100  # the address is spent too
+    now[0] = 60.0
+    assert throttle.retry_after("ann", "192.0.2.9") == 40
+    now[0] = 100.0
+    assert throttle.retry_after("ann", "192.0.2.9") == 0
+    throttle.failed("eve", "192.0.2.2")
+    throttle.succeeded("eve")
+    assert throttle.retry_after("eve", "192.0.2.3") == 0
+
+
+def test_the_secret_is_generated_once_kept_private_and_reused(tmp_path: Path) -> None:
+    first = console_secret(None, tmp_path / "data")
+    assert console_secret(None, tmp_path / "data") == first
+    mode = (tmp_path / "data" / SECRET_FILE).stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+    assert console_secret("c" * 32, tmp_path / "data") == b"c" * 32
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        console_secret("short", tmp_path)
