@@ -181,17 +181,16 @@ def build_world(
             place.suspension_id = session.execute(
                 select(col(Suspension.id)).where(col(Suspension.mailbox_id) == mailbox.id)
             ).scalar_one()
-            escalation, _ = open_escalation(
+            evidence = {"mailbox": place.address, "ids": [], "counter": None}
+            place.escalation_id, _ = open_escalation(
                 session,
                 "fraudulent-signups",
                 "domain",
                 place.domain,
                 start,
                 suspending.id,
-                {"mailbox": place.address, "ids": [], "counter": None},
+                lambda evidence=evidence: evidence,
             )
-            assert escalation.id is not None
-            place.escalation_id = escalation.id
         quarantined = RawReport(
             sha256="1" * 64,
             raw=b"From: someone@example.net\r\nSubject: <b>not a report</b>\r\n\r\nhello\r\n",
