@@ -1,0 +1,112 @@
+"""Storing raw reports: what comes back is exactly what arrived, however it was written.
+
+On SQLite the spool writes through the driver rather than through SQLAlchemy;
+these tests hold it to storing every value exactly as SQLAlchemy's own insert
+of the same row would.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, select
+
+from abusedesk.errors import StorageError
+from abusedesk.ingest.spool import IncomingReport, store_reports
+from abusedesk.store.tables import RawReport
+from abusedesk.store.types import ReportSource
+
+RECEIVED = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)  # whole seconds: the tricky case
+
+
+def incoming(n: int, received_at: datetime = RECEIVED) -> IncomingReport:
+    return IncomingReport(
+        raw=b"Subject: report %d\r\n\r\nbody \xff\x00 bytes\r\n" % n,
+        source=ReportSource.SMTP,
+        trusted=n % 2 == 0,
+        trust_reason=f"reason {n}",
+        peer="192.0.2.7" if n else None,
+        envelope={"helo": "mx.example", "rcpt_to": ["fbl@abusedesk.example"], "tls": False},
+        received_at=received_at,
+    )
+
+
+def test_a_batch_comes_back_as_it_was_stored_and_in_order(engine: Engine) -> None:
+    reports = [incoming(n) for n in range(7)]
+    ids = store_reports(engine, reports)
+    assert ids == sorted(ids) and len(set(ids)) == 7
+    with Session(engine) as session:
+        rows = {row.id: row for row in session.exec(select(RawReport)).all()}
+    for report_id, report in zip(ids, reports, strict=True):
+        row = rows[report_id]
+        assert row.raw == report.raw and row.size == len(report.raw)
+        assert row.received_at == report.received_at
+        assert row.envelope == report.envelope
+        assert (row.trusted, row.trust_reason, row.peer) == (
+            report.trusted,
+            report.trust_reason,
+            report.peer,
+        )
+        assert (row.status, row.reason, row.attempts) == ("pending", None, 0)
+        assert row.source == "smtp"
+
+
+def test_values_are_written_exactly_as_sqlalchemy_writes_them(engine: Engine) -> None:
+    with_micros = RECEIVED.replace(microsecond=1234)
+    [spooled, spooled_micros] = store_reports(
+        engine, [incoming(1), incoming(2, received_at=with_micros)]
+    )
+    with Session(engine) as session:
+        for n, at in ((1, RECEIVED), (2, with_micros)):
+            report = incoming(n, received_at=at)
+            session.add(
+                RawReport(
+                    sha256="x",
+                    raw=report.raw,
+                    size=len(report.raw),
+                    received_at=at,
+                    source="smtp",
+                    peer=report.peer,
+                    envelope=report.envelope,
+                    trusted=report.trusted,
+                    trust_reason=report.trust_reason,
+                )
+            )
+        session.commit()
+    columns = "received_at, envelope, trusted, peer, trust_reason, raw"
+    with engine.connect() as connection:
+        stored = connection.execute(text(f"SELECT {columns} FROM rawreport ORDER BY id")).all()
+    assert [tuple(row) for row in stored[:2]] == [tuple(row) for row in stored[2:]]
+    assert spooled < spooled_micros
+
+
+POISON_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER poison BEFORE INSERT ON rawreport WHEN NEW.trust_reason = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.trust_reason = 'poison' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER poison BEFORE INSERT ON rawreport FOR EACH ROW "
+        "EXECUTE FUNCTION refuse_poison()",
+    ],
+}
+
+
+def test_a_batch_the_database_refuses_stores_none_of_it(engine: Engine) -> None:
+    [first] = store_reports(engine, [incoming(1)])
+    with engine.begin() as connection:
+        for statement in POISON_TRIGGER[engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+    poisoned = IncomingReport(
+        raw=b"x", source=ReportSource.SMTP, trusted=False, trust_reason="poison"
+    )
+    with pytest.raises(StorageError, match="could not store 3 report"):
+        store_reports(engine, [incoming(2), incoming(3), poisoned])
+    with Session(engine) as session:
+        assert [row.id for row in session.exec(select(RawReport)).all()] == [first]
+    assert len(store_reports(engine, [incoming(4)])) == 1  # and the next batch is stored
