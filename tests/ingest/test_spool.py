@@ -7,6 +7,9 @@ of the same row would.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -110,3 +113,33 @@ def test_a_batch_the_database_refuses_stores_none_of_it(engine: Engine) -> None:
     with Session(engine) as session:
         assert [row.id for row in session.exec(select(RawReport)).all()] == [first]
     assert len(store_reports(engine, [incoming(4)])) == 1  # and the next batch is stored
+
+
+def test_on_sqlite_a_batch_waits_for_the_write_lock_and_follows_it_closely(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock")
+    holder = sqlite3.connect(
+        engine.url.database or "", isolation_level=None, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")  # a worker recording its batch
+    released_at: list[float] = []
+
+    def release_later() -> None:
+        time.sleep(0.3)
+        released_at.append(time.monotonic())
+        holder.execute("COMMIT")
+
+    releaser = threading.Thread(target=release_later)
+    releaser.start()
+    ids = store_reports(engine, [incoming(1)])
+    stored_at = time.monotonic()
+    releaser.join()
+    holder.close()
+    assert len(ids) == 1
+    assert stored_at >= released_at[0]
+    # SQLite's own busy handler would have slept on for up to 50 ms at this point.
+    assert stored_at - released_at[0] < 0.02
+    with engine.connect() as connection:  # the pooled connection waits again as before
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000

@@ -8,17 +8,16 @@ thin, processing is a queue (see `abusedesk.pipeline`).
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
 from abusedesk.errors import StorageError
+from abusedesk.ingest.sqlite_spool import store_rows_on_sqlite
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportSource, ReportStatus, utcnow
 
@@ -61,7 +60,7 @@ def store_reports(engine: Engine, reports: Sequence[IncomingReport]) -> list[int
         for report in reports
     ]
     if engine.dialect.name == "sqlite":
-        return _store_on_sqlite(engine, rows)
+        return store_rows_on_sqlite(engine, RawReport.__table__, rows)  # type: ignore[attr-defined]
     statement = insert(RawReport).returning(col(RawReport.id), sort_by_parameter_order=True)
     try:
         with engine.begin() as connection:
@@ -71,50 +70,6 @@ def store_reports(engine: Engine, reports: Sequence[IncomingReport]) -> list[int
     except DBAPIError as exc:
         raise StorageError(f"could not store {len(rows)} report(s): {_first_line(exc)}") from exc
     return [report_id for report_id in ids if report_id is not None]
-
-
-def _store_on_sqlite(engine: Engine, rows: list[dict[str, Any]]) -> list[int]:
-    """The same on SQLite, straight through the driver.
-
-    SQLite has no multi-row INSERT whose RETURNING order is defined, so SQLAlchemy
-    sends one statement a row; doing that itself costs the listener a third of what
-    SQLAlchemy's execution costs, and the listener's thread is what limits intake.
-    Values are converted by the columns' own SQLAlchemy types, so they are stored
-    exactly as through SQLAlchemy.
-    """
-    columns = list(rows[0])
-    table = RawReport.__table__  # type: ignore[attr-defined]
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
-    convert = [
-        table.c[name].type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-        for name in columns
-    ]
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute("BEGIN")
-            ids = []
-            for row in rows:
-                values = [
-                    value if to_db is None else to_db(value)
-                    for value, to_db in zip(row.values(), convert, strict=True)
-                ]
-                cursor.execute(sql, values)
-                assert cursor.lastrowid is not None
-                ids.append(int(cursor.lastrowid))
-            connection.commit()
-        except sqlite3.Error as exc:
-            connection.rollback()
-            raise StorageError(f"could not store {len(rows)} report(s): {exc}") from exc
-        finally:
-            cursor.close()
-    finally:
-        connection.close()  # back to the pool
-    return ids
 
 
 def _first_line(exc: DBAPIError) -> str:
