@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
 """How long an idle worker waits for a wake-up before looking at the queue (and whether
 its service is still there) anyway."""
+LINGER_SECONDS = 0.02
+"""After a batch that was not full, how long a worker lets the next one gather (see
+`ReportWorker.run_until_idle`); a report waits at most this much longer for it."""
 STOP_SECONDS = 5.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 RESTART_BACKOFF = Backoff(initial=1.0, cap=60.0)
@@ -184,7 +187,7 @@ def run_worker_process(
         while keep_going():
             wake.clear()
             try:
-                worker.run_until_idle(keep_going=keep_going)
+                worker.run_until_idle(keep_going=keep_going, linger=LINGER_SECONDS)
             except (BrokenPipeError, EOFError):
                 break  # the service is gone
             except Exception:  # the database may be away for a while: keep trying

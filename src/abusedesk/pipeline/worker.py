@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 
@@ -39,6 +40,12 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BATCH = 50
+
+# Built once: for a batch of a few reports, building the statements cost more than
+# running them.
+_ROWS_TO_PREPARE = select(RawReport).where(col(RawReport.id).in_(bindparam("ids", expanding=True)))
+_ROWS_TO_RECORD = _ROWS_TO_PREPARE.options(defer(RawReport.raw))  # type: ignore[arg-type]
+"""The raw bytes were read once already; the write transaction does not need them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +99,30 @@ class ReportWorker:
     """Told about every processed batch (a worker process reports to its service)."""
 
     def run_until_idle(
-        self, batch: int = BATCH, keep_going: Callable[[], bool] = lambda: True
+        self,
+        batch: int = BATCH,
+        keep_going: Callable[[], bool] = lambda: True,
+        linger: float = 0.0,
     ) -> int:
         """Process pending reports until none is left (or `keep_going` says stop between
-        batches); return how many were processed."""
+        batches); return how many were processed.
+
+        After a batch that was not full, wait `linger` seconds before claiming the
+        next: reports that trickle in are then processed a batch at a time rather
+        than one by one, which costs a fraction per report.
+        """
         done = 0
-        while keep_going() and (claimed := claim_pending(self.engine, self.name, batch)):
+        while keep_going() and (claimed := self._claim(batch)):
             self.process_batch(claimed)
             done += len(claimed)
+            if len(claimed) < batch and linger > 0:
+                time.sleep(linger)
         return done
+
+    def _claim(self, batch: int) -> list[int]:
+        # A claim is a lease: one lost to a power cut only lets the report be claimed
+        # again, so it is written by the engine that does not wait for the disk.
+        return claim_pending(self.write_engine or self.engine, self.name, batch)
 
     def process_batch(self, report_ids: list[int]) -> list[RecordOutcome]:
         prepared = self._prepare_batch(report_ids)
@@ -138,11 +160,7 @@ class ReportWorker:
         """Record and decide the batch in one transaction; commit it."""
         with Session(self.write_engine or self.engine) as session:
             # The raw bytes were read once already; the write transaction does not need them.
-            rows = session.exec(
-                select(RawReport)  # type: ignore[call-overload]
-                .where(col(RawReport.id).in_(report_ids))
-                .options(defer(RawReport.raw))  # type: ignore[arg-type]
-            ).scalars()
+            rows = session.exec(_ROWS_TO_RECORD, params={"ids": report_ids}).scalars()  # type: ignore[call-overload]
             by_id = {row.id: row for row in rows}
             recorder = ComplaintRecorder(
                 session,
@@ -164,9 +182,7 @@ class ReportWorker:
         with Session(self.engine) as session:
             found = {
                 row.id: row
-                for row in session.exec(
-                    select(RawReport).where(col(RawReport.id).in_(report_ids))  # type: ignore[call-overload]
-                ).scalars()
+                for row in session.exec(_ROWS_TO_PREPARE, params={"ids": report_ids}).scalars()  # type: ignore[call-overload]
             }
             session.expunge_all()
         directory = CachedDirectory(DatabaseDirectory(self.engine))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from abusedesk.attribute.attribution import AttributionOutcome
@@ -20,6 +20,15 @@ from abusedesk.store.types import ReportStatus, utcnow
 # received the report is not believed: the report's own receipt time is used instead.
 MAX_FUTURE_SKEW = timedelta(hours=1)
 MAX_REPORT_DELAY = timedelta(days=365)
+
+
+# Built once: building them cost more than running them, for every batch.
+_COMPLAINTS_BY_KEY = select(Complaint).where(
+    col(Complaint.dedupe_key).in_(bindparam("keys", expanding=True))
+)
+_MAILBOX_IDS = select(col(Mailbox.address), col(Mailbox.id)).where(
+    col(Mailbox.address).in_(bindparam("addresses", expanding=True))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +82,12 @@ class ComplaintRecorder:
         wanted = set(keys)
         self._complaints: dict[str, Complaint | None] = dict.fromkeys(wanted)
         if wanted:
-            found = session.exec(
-                select(Complaint).where(col(Complaint.dedupe_key).in_(wanted))  # type: ignore[call-overload]
-            ).scalars()
+            found = session.exec(_COMPLAINTS_BY_KEY, params={"keys": list(wanted)}).scalars()  # type: ignore[call-overload]
             self._complaints.update((complaint.dedupe_key, complaint) for complaint in found)
         lowered = {address.lower() for address in addresses}
         self._mailbox_ids: dict[str, int | None] = dict.fromkeys(lowered)
         if lowered:
-            rows = session.exec(
-                select(Mailbox.address, Mailbox.id).where(col(Mailbox.address).in_(lowered))  # type: ignore[call-overload]
-            ).all()
+            rows = session.exec(_MAILBOX_IDS, params={"addresses": list(lowered)}).all()  # type: ignore[call-overload]
             self._mailbox_ids.update((address, mailbox_id) for address, mailbox_id in rows)
 
     def forget(self, key: str) -> None:
