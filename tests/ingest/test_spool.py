@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -17,11 +18,27 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from abusedesk.errors import StorageError
-from abusedesk.ingest.spool import IncomingReport, store_reports
+from abusedesk.ingest.spool import IncomingReport, ListenerStore, store_reports
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportSource
 
 RECEIVED = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)  # whole seconds: the tricky case
+
+Store = Callable[[Engine, Sequence[IncomingReport]], list[int]]
+
+
+def through_the_listener(engine: Engine, reports: Sequence[IncomingReport]) -> list[int]:
+    store = ListenerStore(engine)
+    try:
+        return store(reports)
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=[store_reports, through_the_listener], ids=["store_reports", "listener"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """Both ways reports are stored: by the CLI and IMAP poller, and by the SMTP listener."""
+    return request.param  # type: ignore[no-any-return]
 
 
 def incoming(n: int, received_at: datetime = RECEIVED) -> IncomingReport:
@@ -36,9 +53,10 @@ def incoming(n: int, received_at: datetime = RECEIVED) -> IncomingReport:
     )
 
 
-def test_a_batch_comes_back_as_it_was_stored_and_in_order(engine: Engine) -> None:
+def test_a_batch_comes_back_as_it_was_stored_and_in_order(engine: Engine, store: Store) -> None:
     reports = [incoming(n) for n in range(7)]
-    ids = store_reports(engine, reports)
+    store(engine, [incoming(9)])
+    ids = store(engine, reports)
     assert ids == sorted(ids) and len(set(ids)) == 7
     with Session(engine) as session:
         rows = {row.id: row for row in session.exec(select(RawReport)).all()}
@@ -56,11 +74,9 @@ def test_a_batch_comes_back_as_it_was_stored_and_in_order(engine: Engine) -> Non
         assert row.source == "smtp"
 
 
-def test_values_are_written_exactly_as_sqlalchemy_writes_them(engine: Engine) -> None:
+def test_values_are_written_exactly_as_sqlalchemy_writes_them(engine: Engine, store: Store) -> None:
     with_micros = RECEIVED.replace(microsecond=1234)
-    [spooled, spooled_micros] = store_reports(
-        engine, [incoming(1), incoming(2, received_at=with_micros)]
-    )
+    [spooled, spooled_micros] = store(engine, [incoming(1), incoming(2, received_at=with_micros)])
     with Session(engine) as session:
         for n, at in ((1, RECEIVED), (2, with_micros)):
             report = incoming(n, received_at=at)
@@ -100,8 +116,8 @@ POISON_TRIGGER = {
 }
 
 
-def test_a_batch_the_database_refuses_stores_none_of_it(engine: Engine) -> None:
-    [first] = store_reports(engine, [incoming(1)])
+def test_a_batch_the_database_refuses_stores_none_of_it(engine: Engine, store: Store) -> None:
+    [first] = store(engine, [incoming(1)])
     with engine.begin() as connection:
         for statement in POISON_TRIGGER[engine.dialect.name]:
             connection.exec_driver_sql(statement)
@@ -109,13 +125,13 @@ def test_a_batch_the_database_refuses_stores_none_of_it(engine: Engine) -> None:
         raw=b"x", source=ReportSource.SMTP, trusted=False, trust_reason="poison"
     )
     with pytest.raises(StorageError, match="could not store 3 report"):
-        store_reports(engine, [incoming(2), incoming(3), poisoned])
+        store(engine, [incoming(2), incoming(3), poisoned])
     with Session(engine) as session:
         assert [row.id for row in session.exec(select(RawReport)).all()] == [first]
-    assert len(store_reports(engine, [incoming(4)])) == 1  # and the next batch is stored
+    assert len(store(engine, [incoming(4)])) == 1  # and the next batch is stored
 
 
-def test_on_sqlite_a_batch_waits_for_the_write_lock_and_follows_it_closely(
+def test_on_sqlite_the_listener_waits_for_the_write_lock_and_follows_it_closely(
     engine: Engine,
 ) -> None:
     if engine.dialect.name != "sqlite":
@@ -133,7 +149,7 @@ def test_on_sqlite_a_batch_waits_for_the_write_lock_and_follows_it_closely(
 
     releaser = threading.Thread(target=release_later)
     releaser.start()
-    ids = store_reports(engine, [incoming(1)])
+    ids = through_the_listener(engine, [incoming(1)])
     stored_at = time.monotonic()
     releaser.join()
     holder.close()
@@ -141,5 +157,16 @@ def test_on_sqlite_a_batch_waits_for_the_write_lock_and_follows_it_closely(
     assert stored_at >= released_at[0]
     # SQLite's own busy handler would have slept on for up to 50 ms at this point.
     assert stored_at - released_at[0] < 0.02
-    with engine.connect() as connection:  # the pooled connection waits again as before
+    with engine.connect() as connection:  # the pool's connections wait in SQLite, as before
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_a_large_batch_takes_several_statements_and_keeps_its_order(
+    engine: Engine, store: Store
+) -> None:
+    reports = [incoming(n) for n in range(300)]  # more rows than one statement may bind
+    ids = store(engine, reports)
+    assert len(set(ids)) == 300
+    with Session(engine) as session:
+        raw_by_id = {row.id: row.raw for row in session.exec(select(RawReport)).all()}
+    assert [raw_by_id[i] for i in ids] == [r.raw for r in reports]

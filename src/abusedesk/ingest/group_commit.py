@@ -32,8 +32,15 @@ Waiting = tuple[IncomingReport, "asyncio.Future[int]"]
 class GroupCommitter:
     """Runs `store_batch` in a thread of its own for batches of queued reports."""
 
-    def __init__(self, store_batch: StoreBatch, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        store_batch: StoreBatch,
+        max_batch: int = MAX_BATCH,
+        close: Callable[[], None] | None = None,
+    ) -> None:
         self._store_batch = store_batch
+        self._close = close or (lambda: None)
+        """Run by the committer's thread when it stops (its connection is closed there)."""
         self._max_batch = max_batch
         self._waiting: deque[Waiting] = deque()
         self._arrived = threading.Condition()
@@ -66,6 +73,12 @@ class GroupCommitter:
         return await future
 
     def _run(self) -> None:
+        try:
+            self._commit_until_stopped()
+        finally:
+            self._close()
+
+    def _commit_until_stopped(self) -> None:
         assert self._loop is not None
         while batch := self._next_batch():
             ids: list[int] | None = None
