@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from abusedesk.cli.context import cli_context
+from abusedesk.config import WorkerSettings
 from abusedesk.service import Listening, Roles, run_service
 
 
@@ -26,10 +27,21 @@ def serve_command(
     imap: Annotated[
         bool, typer.Option("--imap/--no-imap", help="Poll the configured IMAP mailboxes.")
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=64,
+            help="Worker processes (default: [worker] processes, 1); 0 works in this process.",
+        ),
+    ] = None,
 ) -> None:
     """Run report intake and processing until interrupted (upgrades an empty database first)."""
     context = cli_context(ctx)
     settings = context.settings
+    if workers is not None:
+        settings = settings.model_copy(update={"worker": WorkerSettings(processes=workers)})
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -53,8 +65,10 @@ def serve_command(
             typer.echo(f"abusedesk: metrics on http://{host}:{port}/metrics")
         if roles.imap and settings.imap.accounts:
             typer.echo(f"abusedesk: polling {len(settings.imap.accounts)} IMAP mailbox(es)")
+        processes = settings.worker.processes
+        running = f"{processes} process(es)" if processes else "running in this process"
         typer.echo(
-            f"abusedesk: worker {'running' if roles.worker else 'off'}; "
+            f"abusedesk: worker {running if roles.worker else 'off'}; "
             f"database {engine.url.render_as_string()}"
         )
 
