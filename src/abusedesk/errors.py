@@ -6,6 +6,7 @@
     ├── DirectoryImportError    an account directory file is malformed (file:line)
     ├── NotFoundError           a mailbox, report or other object does not exist
     ├── RefusedError            an action is not allowed in the object's current state
+    ├── UsageError              arguments that do not fit together (a role without its company)
     └── RulesError              a rules file is invalid (file:line:column, rule)
 
 Anything else that escapes is a bug: the CLI shows it as one line and, with
@@ -45,6 +46,12 @@ class NotFoundError(AbusedeskError):
 
 class RefusedError(AbusedeskError):
     """The action is not allowed in the object's current state."""
+
+
+class UsageError(AbusedeskError):
+    """The arguments given do not make sense together, or a value is malformed."""
+
+    exit_code = 64  # EX_USAGE
 
 
 class RulesError(AbusedeskError):
