@@ -93,10 +93,15 @@ class PolicyConnection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.resume_reading()
 
-    def close(self, why: str) -> None:
-        if self._transport is not None:
+    def close(self, why: str, *, abort: bool = False) -> None:
+        """Close politely (what was answered is still delivered), or `abort` a stuck client."""
+        transport, self._transport = self._transport, None
+        if transport is not None:
             log.info("policy: closing %s: %s", self.peer, why)
-            self._transport.close()
+            if abort:
+                transport.abort()
+            else:
+                transport.close()
 
 
 class PolicyServer:
@@ -149,6 +154,8 @@ class PolicyServer:
             for connection in list(self._connections):
                 started = connection.request_started
                 if started is not None and now - started > limits.request_seconds:
-                    connection.close(f"a request unfinished after {limits.request_seconds:g} s")
+                    connection.close(
+                        f"a request unfinished after {limits.request_seconds:g} s", abort=True
+                    )
                 elif now - connection.last_activity > limits.idle_seconds:
-                    connection.close(f"idle for {limits.idle_seconds:g} s")
+                    connection.close(f"idle for {limits.idle_seconds:g} s", abort=True)
