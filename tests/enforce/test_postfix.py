@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from tests.conftest import RunningService
-from tests.dovecot import running_dovecot
+from tests.dovecot import free_port, running_dovecot
 from tests.enforce.conftest import REJECT
 from tests.enforce.lifecycle import lift, suspend
 from tests.postfix import Postfix, Sink, running_postfix
@@ -190,3 +190,11 @@ Content-Type: message/rfc822
 {provider_hop}{text}
 --b42--
 """.encode()
+
+
+def test_without_a_policy_service_postfix_fails_closed_by_default() -> None:
+    # Nothing listens on this port: Postfix cannot ask, and applies its default action.
+    with running_postfix(("127.0.0.1", free_port())) as (postfix, sink):
+        refused = send(postfix, BOB, "while abusedesk is down")
+        assert refused.startswith("451 4.3.5"), refused
+        assert sink.messages == []
