@@ -6,7 +6,9 @@ from __future__ import annotations
 import smtplib
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -154,17 +156,19 @@ def redacted_complaint(relayed: bytes) -> bytes:
     text = relayed.decode().replace("\r\n", "\n")
     for address in (BOB, FRIEND):
         text = text.replace(address, "redacted@redacted.example")
+    # The provider received it a moment after our relay did.
+    received = format_datetime(datetime.now(UTC) + timedelta(seconds=5))
     provider_hop = (
         "Received: from relay1.out.hostingplatform.example "
         "(relay1.out.hostingplatform.example [198.51.100.5])\n"
-        "\tby mta7.mail.yahoo.example with ESMTPS id y42; Tue, 01 Dec 2026 08:00:05 +0000\n"
+        f"\tby mta7.mail.yahoo.example with ESMTPS id y42; {received}\n"
     )
     return f"""\
 From: feedback@arf.mail.yahoo.example
 To: fbl@abusedesk.example
 Subject: FW: complaint
 Message-ID: <complaint-42@arf.mail.yahoo.example>
-Date: Tue, 01 Dec 2026 09:00:00 +0000
+Date: {received}
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=feedback-report; boundary="b42"
 
@@ -181,7 +185,7 @@ User-Agent: Yahoo!-Mail-Feedback/2.0
 Version: 1
 Original-Mail-From: <redacted@redacted.example>
 Original-Rcpt-To: <redacted@redacted.example>
-Arrival-Date: Tue, 01 Dec 2026 08:00:05 +0000
+Arrival-Date: {received}
 Source-IP: 198.51.100.5
 
 --b42

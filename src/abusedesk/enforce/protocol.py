@@ -125,6 +125,10 @@ class RequestReader:
         self._searched = 0  # no end of a request before this offset: a slow client costs O(n)
 
     @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    @property
     def pending(self) -> bool:
         """Part of a request has arrived but not its end."""
         return bool(self._buffer)

@@ -84,6 +84,11 @@ class PolicyConnection(asyncio.Protocol):
         else:
             self.request_started = None
 
+    def buffered(self) -> int:
+        """Bytes this connection holds in memory: answers not yet sent, a request not yet ended."""
+        waiting = self._transport.get_write_buffer_size() if self._transport else 0
+        return waiting + self._reader.buffered
+
     def pause_writing(self) -> None:
         # The client is not reading its answers: read no more of its questions.
         if self._transport is not None:
@@ -117,6 +122,9 @@ class PolicyServer:
 
     def __len__(self) -> int:
         return len(self._connections)
+
+    def connections(self) -> list[PolicyConnection]:
+        return list(self._connections)
 
     def register(self, connection: PolicyConnection) -> bool:
         if len(self._connections) >= self.limits.max_connections:
