@@ -75,7 +75,11 @@ async def run_service(
         enforcement = None
         if roles.policy or roles.web:
             enforcement = await start_enforcement(
-                settings.policy, engine, running, serve_policy=roles.policy
+                settings.policy,
+                engine,
+                running,
+                serve_policy=roles.policy,
+                registry=metrics.registry,
             )
         if roles.smtp:
             server, committer = await start_smtp_listener(

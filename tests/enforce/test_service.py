@@ -110,3 +110,27 @@ def test_a_web_node_without_the_policy_role_has_a_send_state_of_its_own(
         api = CanSend(service)
         suspend(directory_engine, BOB)
         within_a_second(lambda: api.send(BOB) is False)
+
+
+def test_metrics_count_answers_and_show_the_send_state(
+    settings: Settings, directory_engine: Engine
+) -> None:
+    suspend(directory_engine, BOB)
+    with RunningService(settings, directory_engine, ONLY_ENFORCEMENT) as service:
+        assert service.listening is not None and service.listening.policy is not None
+        assert service.listening.web is not None
+        with socket.create_connection(service.listening.policy, timeout=5) as sock:
+            sock.sendall(
+                request(sasl_username=BOB) + request(sasl_username="alice@shop.example") * 2
+            )
+            assert read_answers(sock, 3) == [REJECT, "DUNNO", "DUNNO"]
+        with socket.create_connection(service.listening.policy, timeout=5) as sock:
+            sock.sendall(b"garbage\n\n")
+            assert read_answers(sock, 1) == []
+        host, port = service.listening.web
+        text = httpx.get(f"http://{host}:{port}/metrics", timeout=10).text
+    assert 'abusedesk_policy_requests_total{answer="reject"} 1.0' in text
+    assert 'abusedesk_policy_requests_total{answer="dunno"} 2.0' in text
+    assert "abusedesk_policy_malformed_requests_total 1.0" in text
+    assert "abusedesk_send_state_blocked 1.0" in text
+    assert "abusedesk_send_state_version 1.0" in text

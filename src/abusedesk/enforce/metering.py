@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from abusedesk.enforce.state import MAILBOX_ID, normalize
+from abusedesk.enforce.stats import PolicyStats
 from abusedesk.store.tables import Mailbox, SentVolume, SubmittedMessage
 
 log = logging.getLogger(__name__)
@@ -169,10 +170,17 @@ def _mailbox_ids(connection: Connection, addresses: Iterable[str]) -> dict[str, 
 class MeterFlusher:
     """Writes the meter's counts every `interval` seconds, and once more when stopped."""
 
-    def __init__(self, engine: Engine, meter: SendMeter, interval: float = FLUSH_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        meter: SendMeter,
+        interval: float = FLUSH_SECONDS,
+        stats: PolicyStats | None = None,
+    ) -> None:
         self._engine = engine
         self._meter = meter
         self._interval = interval
+        self._stats = stats or PolicyStats()
 
     async def flush(self) -> bool:
         """Write what was counted; False (and the counts kept) when the database refused."""
@@ -183,6 +191,7 @@ class MeterFlusher:
             await asyncio.to_thread(write_batch, self._engine, batch)
         except Exception as exc:  # the database may be away: keep the counts for later
             self._meter.give_back(batch)
+            self._stats.metering_flush_failures += 1
             log.warning("enforce: cannot write metering (%s); keeping it for the next try", exc)
             return False
         if self._meter.dropped_submissions:

@@ -12,12 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from abusedesk.config import PolicySettings
 from abusedesk.enforce.metering import MeterFlusher, SendMeter
 from abusedesk.enforce.server import PolicyServer
 from abusedesk.enforce.state import SendState
+from abusedesk.enforce.stats import EnforcementCollector, PolicyStats
 from abusedesk.enforce.tracking import SendStateTracker
 from abusedesk.enforce.verdict import PolicyDecider, reject_answer
 
@@ -36,19 +38,26 @@ async def start_enforcement(
     running: contextlib.AsyncExitStack,
     *,
     serve_policy: bool,
+    registry: CollectorRegistry | None = None,
 ) -> Enforcement:
-    """Load the send state, follow it, and (with `serve_policy`) listen for Postfix."""
+    """Load the send state, follow it, and (with `serve_policy`) listen for Postfix.
+
+    With a `registry`, the state and the policy service's counters are in its metrics.
+    """
     reject = reject_answer(settings.reject_action) if serve_policy else b""
     state = SendState()
     tracker = SendStateTracker(engine, state)
     await tracker.load()
     _run_until_unwound(tracker.run, running)
-    if not serve_policy:
+    stats = PolicyStats() if serve_policy else None
+    if registry is not None:
+        registry.register(EnforcementCollector(state, stats))
+    if stats is None:
         return Enforcement(state, None)
     meter = SendMeter()
-    flusher = MeterFlusher(engine, meter)
+    flusher = MeterFlusher(engine, meter, stats=stats)
     _run_until_unwound(flusher.run, running)  # its last flush runs after the server closed
-    server = PolicyServer(PolicyDecider(state, meter, reject).answer)
+    server = PolicyServer(PolicyDecider(state, meter, reject, stats).answer, stats=stats)
     address = await server.start(settings.host, settings.port)
     running.push_async_callback(server.close)
     log.info("policy: listening on %s:%s", *address)

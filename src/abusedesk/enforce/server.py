@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from abusedesk.enforce.protocol import PolicyRequest, RequestReader
+from abusedesk.enforce.stats import PolicyStats
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class PolicyConnection(asyncio.Protocol):
     def __init__(self, server: PolicyServer) -> None:
         self._server = server
         self._decide = server.decide
+        self._stats = server.stats
         self._reader = RequestReader()
         self._transport: asyncio.Transport | None = None
         self.peer = "?"
@@ -67,6 +69,7 @@ class PolicyConnection(asyncio.Protocol):
         self.last_activity = now
         requests, problem = self._reader.feed(data)
         if requests:
+            self._stats.requests += len(requests)
             try:
                 decide = self._decide
                 transport.write(b"".join([decide(request) for request in requests]))
@@ -75,6 +78,7 @@ class PolicyConnection(asyncio.Protocol):
                 transport.abort()
                 return
         if problem is not None:
+            self._stats.malformed += 1
             log.warning("policy: malformed request from %s: %s; closing", self.peer, problem)
             transport.close()
             return
@@ -112,9 +116,12 @@ class PolicyConnection(asyncio.Protocol):
 class PolicyServer:
     """Serves `decide` on a TCP port until closed."""
 
-    def __init__(self, decide: Decide, limits: ServerLimits | None = None) -> None:
+    def __init__(
+        self, decide: Decide, limits: ServerLimits | None = None, stats: PolicyStats | None = None
+    ) -> None:
         self.decide = decide
         self.limits = limits or ServerLimits()
+        self.stats = stats or PolicyStats()
         self.loop = asyncio.get_running_loop()
         self._connections: set[PolicyConnection] = set()
         self._server: asyncio.Server | None = None

@@ -10,11 +10,12 @@ Postfix knows the queue id and the recipient count, the message is metered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from abusedesk.enforce.metering import SendMeter
 from abusedesk.enforce.protocol import PolicyRequest, ProtocolState, encode_action
 from abusedesk.enforce.state import SendState
+from abusedesk.enforce.stats import PolicyStats
 from abusedesk.errors import ConfigError
 
 DUNNO = encode_action("DUNNO")
@@ -41,11 +42,15 @@ class PolicyDecider:
     state: SendState
     meter: SendMeter
     reject: bytes
+    stats: PolicyStats = field(default_factory=PolicyStats)
 
     def answer(self, request: PolicyRequest) -> bytes:
         if request.protocol_state in _DECIDING:
             sender = request.sasl_username or request.sender
-            return self.reject if sender and not self.state.may_send(sender) else DUNNO
+            if sender and not self.state.may_send(sender):
+                self.stats.rejected += 1
+                return self.reject
+            return DUNNO
         if request.protocol_state is ProtocolState.END_OF_MESSAGE:
             self.meter.record(
                 request.sasl_username or request.sender,
