@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
-from tests.conftest import RunningService
+from tests.conftest import FIXTURES, REPO, RunningService, run_cli
 from tests.dovecot import free_port, running_dovecot
 from tests.enforce.conftest import REJECT
 from tests.enforce.lifecycle import lift, suspend
@@ -24,7 +25,7 @@ from abusedesk.config import Settings
 from abusedesk.parse import parse_report
 from abusedesk.service import Roles
 from abusedesk.store.directory import DatabaseDirectory
-from abusedesk.store.tables import SentVolume, SubmittedMessage
+from abusedesk.store.tables import Complaint, Mailbox, SentVolume, SubmittedMessage
 
 BOB, ALICE = "bob@shop.example", "alice@shop.example"
 PASSWORDS = {BOB: "bob-secret", ALICE: "alice-secret"}
@@ -119,7 +120,7 @@ def test_the_sasl_user_is_what_counts(
 
 
 def test_a_redacted_complaint_is_attributed_by_the_queue_id_the_relay_reported(
-    relay: tuple[Postfix, Sink], directory_engine: Engine, settings: Settings
+    relay: tuple[Postfix, Sink], directory_engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     postfix, sink = relay
     assert send(postfix, BOB, "offer 42", login=BOB) == "accepted"
@@ -144,6 +145,25 @@ def test_a_redacted_complaint_is_attributed_by_the_queue_id_the_relay_reported(
         sent = session.execute(select(func.sum(col(SentVolume.messages)))).scalar_one()
         recorded = session.execute(select(func.count()).select_from(SubmittedMessage)).scalar()
     assert (sent, recorded) == (1, 1)
+
+    # And through the pipeline, as an operator would feed it in.
+    report = tmp_path / "complaint.eml"
+    report.write_bytes(redacted_complaint(raw))
+    ingested = run_cli(
+        "--config",
+        str(FIXTURES / "abusedesk.toml"),
+        "ingest",
+        str(report),
+        database_url=settings.database_url,
+        env={"ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml")},
+    )
+    assert ingested.returncode == 0, ingested.stderr
+    with Session(directory_engine) as session:
+        complaint = session.execute(select(Complaint)).scalar_one()
+        charged = session.get(Mailbox, complaint.mailbox_id)
+    assert charged is not None and charged.address == BOB
+    assert complaint.attribution_method == AttributionMethod.QUEUE_ID.value
+    assert complaint.queue_id == queue_id
 
 
 def redacted_complaint(relayed: bytes) -> bytes:
