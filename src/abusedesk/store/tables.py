@@ -161,7 +161,10 @@ class SendStateVersion(SQLModel, table=True):
     Migration 0006 creates the triggers (on `mailbox`: `can_send` or `deleted_at`
     changed, a blocked mailbox inserted or deleted). Writers serialise on this
     row, so versions are committed in order and without gaps, and a policy
-    service that has seen version N has seen every change up to N.
+    service that has seen version N has seen every change up to N. A later
+    migration that rebuilds `mailbox` on SQLite (batch mode, recreate) drops
+    its triggers and must create them again; the policy service refuses to
+    start without them.
     """
 
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
