@@ -102,6 +102,13 @@ class NoticesSettings(Section):
     platform_abuse_address: str = "abuse@localhost"
     templates_dir: Path | None = None
     max_samples: int = Field(default=3, ge=0, le=10)
+    # Delivery: a 4xx or an unreachable smarthost is retried after retry_initial_seconds,
+    # doubling up to retry_max_seconds, until give_up_hours have passed; a 5xx fails at once.
+    retry_initial_seconds: float = Field(default=60.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    give_up_hours: float = Field(default=72.0, gt=0)
+    send_interval_seconds: float = Field(default=5.0, gt=0)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
 
 
 class PolicySettings(Section):

@@ -48,6 +48,12 @@ class Metrics:
         self.smtp_sessions_active = Gauge(
             "abusedesk_smtp_sessions_active", "SMTP connections open now.", registry=self.registry
         )
+        self.notices_delivered = Counter(
+            "abusedesk_notices_delivered",
+            "Notice delivery attempts, by outcome (sent, retry, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "abusedesk_queue_depth",
             "Stored reports waiting to be processed.",

@@ -24,6 +24,7 @@ from abusedesk.enforce.running import start_enforcement
 from abusedesk.ingest.imap import run_imap_poller
 from abusedesk.ingest.smtp import start_smtp_listener
 from abusedesk.metrics import Metrics
+from abusedesk.notify.deliver import run_delivery
 from abusedesk.pipeline.claims import pending_count
 from abusedesk.pipeline.worker import ReportWorker
 from abusedesk.store.engine import create_database_engine
@@ -103,6 +104,9 @@ async def run_service(
             )
             task = asyncio.create_task(_work(worker, wake_worker, stop))
             running.push_async_callback(_wait_for, task)
+            # Worker nodes also deliver the outbox; claims keep nodes from sending one twice.
+            sender = asyncio.create_task(run_delivery(engine, settings.notices, stop, metrics))
+            running.push_async_callback(_wait_for, sender)
         if roles.imap and settings.imap.accounts:
             poller = asyncio.create_task(run_imap_poller(settings, engine, stop, wake_worker.set))
             running.push_async_callback(_wait_for, poller)

@@ -156,3 +156,19 @@ def test_a_plain_mailbox_is_deleted_with_every_service_off(suspended: Engine) ->
     box = mailbox(suspended, "bob@shop.example")
     assert box.deleted_at is not None and not (box.can_send or box.can_receive or box.can_login)
     assert (entry.action, entry.target, entry.note) == ("mailbox.delete", "bob@shop.example", None)
+
+
+def test_each_admin_sees_the_audit_entries_of_their_scope(suspended: Engine) -> None:
+    with Session(suspended) as session:
+        sam, hugo = load_actor(session, "sam", "cli"), load_actor(session, "hugo", "cli")
+        lift_suspension(session, sam, "alice@shop.example", "lifted", "by staff")
+        delete_mailbox(session, hugo, "guide@hikers.example", "hugo's own")
+        session.commit()
+
+        def seen(actor: str) -> list[tuple[str, str]]:
+            viewer = load_actor(session, actor, "cli")
+            return [(e.actor, e.target) for e in list_audit(session, visible_to=viewer)]
+
+        assert seen("sam") == [("hugo", "guide@hikers.example"), ("sam", "alice@shop.example")]
+        assert seen("ann") == [("sam", "alice@shop.example")]  # a mailbox of her company
+        assert seen("hugo") == [("hugo", "guide@hikers.example")]

@@ -54,7 +54,8 @@ def test_decisions_list_and_explain(
     assert "Rule 'soft-suspend' fired: report.trusted = true" in text
     assert "Rule 'fraudulent-signups-complained' did not fire: mailbox.age is " in text
     assert "Action: suspend (rule 'soft-suspend'" in text and "— done" in text
-    assert "Action: notify (rule 'soft-suspend'" in text and "pending-outbox" in text
+    assert "Action: notify (rule 'soft-suspend'" in text
+    assert "not queued: no outbox in this run" in text
 
     missing = run_cli(
         "decisions", "explain", "999999", database_url=database_url, cwd=tmp_path, env=env

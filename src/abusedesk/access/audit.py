@@ -5,11 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
-from abusedesk.access.scope import Actor
-from abusedesk.store.tables import AuditEntry
+from abusedesk.access import Role
+from abusedesk.access.scope import Actor, mailbox_scope
+from abusedesk.store.tables import AuditEntry, Domain, Mailbox
 from abusedesk.store.types import utcnow
 
 
@@ -54,10 +55,27 @@ def list_audit(
     *,
     actor: str | None = None,
     target: str | None = None,
+    visible_to: Actor | None = None,
     limit: int = 1000,
 ) -> list[AuditEntry]:
-    """Audit entries, newest first, optionally of one actor or about one target."""
+    """Audit entries, newest first, optionally of one actor or about one target.
+
+    With `visible_to`, only what that admin may see: their own actions and those
+    on mailboxes in their scope (staff see everything).
+    """
     query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+    if visible_to is not None and visible_to.role is not Role.STAFF:
+        theirs = (
+            select(col(Mailbox.address))
+            .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
+            .where(mailbox_scope(visible_to))
+        )
+        query = query.where(
+            or_(
+                col(AuditEntry.actor) == visible_to.username,
+                and_(col(AuditEntry.target_type) == "mailbox", col(AuditEntry.target).in_(theirs)),
+            )
+        )
     if actor is not None:
         query = query.where(col(AuditEntry.actor) == actor.strip())
     if target is not None:

@@ -1,17 +1,19 @@
 """Carry out what the fired rules asked for, and record each action's outcome in its decision.
 
 Shadow rules' intents are recorded, never carried out. A suspension raises a
-`suspension` event, returned to the caller to decide.
+`suspension` event, returned to the caller to decide. Notices are queued last,
+once the suspension or escalation they tell about exists.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from abusedesk.act.escalate import open_escalation
+from abusedesk.act.evidence import rule_evidence
 from abusedesk.act.notify import queue_notices
 from abusedesk.act.suspend import soft_suspend
 from abusedesk.decide.counters import SqlCounters, Subject
@@ -19,6 +21,9 @@ from abusedesk.decide.engine import Intent
 from abusedesk.decide.events import Event, suspension_event
 from abusedesk.decide.model import Escalate, EventKind, Notify, RuleSet, Scope, Suspend, Value
 from abusedesk.store.tables import Decision
+
+if TYPE_CHECKING:
+    from abusedesk.notify.compose import NoticeComposer
 
 
 @dataclass
@@ -31,12 +36,13 @@ class ActionContext:
     ruleset: RuleSet
     counters: SqlCounters
     intents: list[Intent]
+    notices: NoticeComposer | None = None
+    """Renders and queues notices; None where nothing may be sent (scenarios, replays)."""
 
 
 def execute_intents(context: ActionContext) -> list[Event]:
     """Do the decision's intents; returns the events they raised (suspensions)."""
     entries: list[dict[str, Any]] = []
-    notices: list[int] = []
     raised: list[Event] = []
     for intent in context.intents:
         entry: dict[str, Any] = {
@@ -53,12 +59,10 @@ def execute_intents(context: ActionContext) -> list[Event]:
         elif isinstance(intent.action, Escalate):
             _escalate(context, intent, intent.action, entry)
         elif isinstance(intent.action, Notify):
-            notices.append(len(entries) - 1)
+            continue  # queued below, once the rule's other actions are done
         else:
             entry["status"] = "held for review"
-    queued = queue_notices(context.session, context.decision, [entries[i] for i in notices])
-    for index, recorded in zip(notices, queued, strict=True):
-        entries[index] = recorded
+    queue_notices(context, entries)
     context.decision.actions = entries
     context.session.add(context.decision)
     return raised
@@ -73,22 +77,9 @@ def _options(intent: Intent) -> dict[str, Any]:
     }
 
 
-def _evidence(
-    context: ActionContext, intent: Intent, named: str | None
-) -> tuple[str | None, list[int]]:
-    """The rows behind a decision: the named counter's, else the first its rule reads."""
-    rule = next(r for r in context.ruleset.rules if r.name == intent.rule)
-    name = named or next(iter(rule.counters), None)
-    if name is None:
-        return None, []
-    counter = context.ruleset.counters[name]
-    rows = context.counters.evidence(counter, context.subject, context.event.at, context.params)
-    return name, rows
-
-
 def _suspend(context: ActionContext, intent: Intent, entry: dict[str, Any]) -> list[Event]:
     assert isinstance(intent.action, Suspend)
-    counter, rows = _evidence(context, intent, intent.action.evidence)
+    counter, rows = rule_evidence(context, intent.rule, intent.action.evidence)
     complaint_ids = (
         rows if counter and context.ruleset.counters[counter].count is (EventKind.COMPLAINT) else []
     )
@@ -122,7 +113,7 @@ def _escalate(
         Scope.DOMAIN: subject.domain,
         Scope.COMPANY: subject.company,
     }[action.scope]
-    counter, rows = _evidence(context, intent, action.evidence)
+    counter, rows = rule_evidence(context, intent.rule, action.evidence)
     fired = next(f for f in context.decision.fired if f["rule"] == intent.rule)
     evidence = {
         "rule": intent.rule,

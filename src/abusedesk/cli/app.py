@@ -8,7 +8,21 @@ from typing import Annotated
 import typer
 
 from abusedesk import __version__
-from abusedesk.cli import accounts, db, decisions, demo, mailbox, reports, rules, serve
+from abusedesk.cli import (
+    accounts,
+    audit,
+    db,
+    decisions,
+    demo,
+    doctor,
+    mailbox,
+    notices,
+    reports,
+    rules,
+    serve,
+    suspensions,
+    users,
+)
 from abusedesk.cli.context import CliContext
 
 app = typer.Typer(
@@ -29,6 +43,11 @@ app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(rules.app, name="rules")
 app.add_typer(decisions.app, name="decisions")
+app.add_typer(users.app, name="users")
+app.add_typer(suspensions.app, name="suspensions")
+app.add_typer(audit.app, name="audit")
+app.add_typer(notices.app, name="notices")
+app.command("doctor")(doctor.doctor_command)
 
 
 def _show_version(value: bool) -> None:

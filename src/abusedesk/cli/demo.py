@@ -20,11 +20,14 @@ from sqlmodel import Session, col
 from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
 from abusedesk.cli.context import CliContext, cli_context
+from abusedesk.cli.demo_smarthost import DemoSmarthost
 from abusedesk.config import load_settings
 from abusedesk.errors import AbusedeskError
+from abusedesk.notify.message import render_as_text
 from abusedesk.pipeline.claims import pending_count
 from abusedesk.service import Listening, Roles, run_service
-from abusedesk.store.tables import Complaint, Mailbox, RawReport, Suspension
+from abusedesk.store.tables import Complaint, Mailbox, Notice, RawReport, Suspension
+from abusedesk.store.types import NoticeStatus
 
 REPO_FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 DEMO_RECIPIENT = "fbl@abusedesk.example"
@@ -54,8 +57,16 @@ def demo_command(
     folder = data_dir or Path(tempfile.mkdtemp(prefix="abusedesk-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "abusedesk.toml"
+    smarthost = DemoSmarthost()
+    smarthost.start()
     config.write_text(
-        f'data_dir = "{folder}"\n' + (REPO_FIXTURES / "abusedesk.toml").read_text(),
+        f'data_dir = "{folder}"\n'
+        + (REPO_FIXTURES / "abusedesk.toml").read_text()
+        + "\n# Notices go to the demo's own smarthost, which keeps them while the demo runs.\n"
+        + f"[notices]\nsmarthost_port = {smarthost.port}\n"
+        + 'from_address = "abuse-desk@hostingplatform.example"\n'
+        + 'platform_abuse_address = "abuse@hostingplatform.example"\n'
+        + "send_interval_seconds = 0.5\n",
         encoding="utf-8",
     )
     settings = load_settings(
@@ -82,7 +93,9 @@ def demo_command(
         loop = asyncio.get_running_loop()
         finished = (lambda: loop.call_soon_threadsafe(stop.set)) if once else None
         threading.Thread(
-            target=_tell_story, args=(context, listening, reports, finished), daemon=True
+            target=_tell_story,
+            args=(context, listening, reports, smarthost, finished),
+            daemon=True,
         ).start()
 
     async def main() -> None:
@@ -92,7 +105,10 @@ def demo_command(
                 loop.add_signal_handler(sig, stop.set)
         await run_service(context.settings, engine, Roles(), stop=stop, on_ready=story)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        smarthost.stop()
 
 
 def _ask_policy(address: tuple[str, int], sasl_username: str) -> str:
@@ -115,6 +131,7 @@ def _tell_story(
     context: CliContext,
     listening: Listening,
     reports: list[Path],
+    smarthost: DemoSmarthost,
     finished: Callable[[], None] | None,
 ) -> None:
     assert listening.smtp is not None
@@ -170,9 +187,15 @@ def _tell_story(
         for address in shown:
             answer = _ask_policy(listening.policy, address)
             typer.echo(f"   sasl_username={address} -> action={answer}")
+    _show_notice(context, smarthost)
     config = context.config_path
     typer.echo(
-        "\n4. Try it yourself (in another terminal):\n"
+        "\n5. Try it yourself (in another terminal):\n"
+        f"   abusedesk --config {config} notices list\n"
+        f"   abusedesk --config {config} users add me --role staff\n"
+        f"   abusedesk --config {config} suspensions lift newsletter@shop.example --as me "
+        "--outcome educated --note 'talked to them'\n"
+        f"   abusedesk --config {config} doctor\n"
         f"   abusedesk --config {config} reports list --status quarantined\n"
         f"   abusedesk --config {config} mailbox show newsletter@shop.example --json\n"
         f"   abusedesk --config {config} decisions list --json\n"
@@ -188,3 +211,31 @@ def _tell_story(
         finished()
     else:
         typer.echo("abusedesk is running; Ctrl-C stops it.")
+
+
+def _show_notice(context: CliContext, smarthost: DemoSmarthost) -> None:
+    """Wait for the outbox to deliver, then print the first AUP notice as its reader sees it."""
+    engine = context.engine
+    for _ in range(100):  # the delivery loop runs every half second
+        with Session(engine) as session:
+            waiting = session.execute(
+                select(col(Notice.id)).where(col(Notice.status) != NoticeStatus.SENT.value)
+            ).first()
+        if waiting is None:
+            break
+        threading.Event().wait(0.2)
+    with Session(engine) as session:
+        notice = session.execute(
+            select(Notice).where(col(Notice.template) == "aup-notice").order_by(col(Notice.id))
+        ).scalar()
+        if notice is None:
+            typer.echo("\n4. No notice was queued.")
+            return
+        typer.echo(
+            f"\n4. The AUP notice went to {notice.recipient} ({notice.status}, "
+            f"{smarthost.count()} message(s) at the demo smarthost on 127.0.0.1:{smarthost.port});"
+            f" as its reader sees it (abusedesk notices show {notice.id}):\n"
+        )
+        text = render_as_text(notice, context.settings.notices.from_address)
+    readable = text.split("----- text/html -----")[0].rstrip()
+    typer.echo("\n".join(f"   | {line}" for line in readable.splitlines()))

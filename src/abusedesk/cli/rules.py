@@ -17,6 +17,7 @@ from abusedesk.decide.reload import read_status
 from abusedesk.decide.replay import replay
 from abusedesk.decide.scenarios import run_scenarios, scenarios_path
 from abusedesk.errors import RulesError
+from abusedesk.notify.templates import NoticeTemplates
 from abusedesk.store.types import utcnow
 
 app = typer.Typer(help="Check, test and replay the rules; their params.", no_args_is_help=True)
@@ -43,6 +44,8 @@ def check(ctx: typer.Context, file: RulesFile = None) -> None:
         # An error (not typer.Exit, whose code `main` would not pass on) sets the exit status.
         raise RulesError(f"{result.path}: {len(result.problems)} problem(s); nothing loaded")
     rules = result.ruleset
+    # The notices the rules name must render too: a broken override fails here, not at send.
+    NoticeTemplates(cli_context(ctx).settings.notices.templates_dir).check()
     typer.echo(
         f"{rules.path}: OK ({len(rules.rules)} rules, {len(rules.counters)} counters, "
         f"{len(rules.params)} params, sha256 {rules.sha256[:12]})"

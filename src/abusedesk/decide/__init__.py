@@ -16,8 +16,15 @@ from abusedesk.decide.reload import RulesWatcher
 
 
 def policy_engine(settings: Settings) -> PolicyEngine:
-    """The engine for the configured rules; `RulesError` when the file does not check."""
-    return PolicyEngine(load_rules(settings.rules.path))
+    """The engine for the configured rules and notice templates.
+
+    `RulesError` when the rules file does not check, `ConfigError` when a notice
+    template does not render: both stop a start-up, not the first suspension.
+    """
+    from abusedesk.notify.compose import NoticeComposer
+
+    notices = NoticeComposer.from_settings(settings.notices)
+    return PolicyEngine(load_rules(settings.rules.path), notices)
 
 
 __all__ = [

@@ -109,7 +109,15 @@ def _decide_once(
     verdict = engine.evaluate(snapshot, event.kind, event.key, facts)
     decision = record_decision(session, event, facts, caps, verdict, ruleset)
     context = ActionContext(
-        session, decision, event, subject, params, ruleset, counters, verdict.intents
+        session,
+        decision,
+        event,
+        subject,
+        params,
+        ruleset,
+        counters,
+        verdict.intents,
+        engine.notices,
     )
     return decision, context
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from abusedesk.decide.counters import CounterQueries
 from abusedesk.decide.durable_rules import DurableRules
 from abusedesk.decide.evaluate import holds, values_seen, why_not
 from abusedesk.decide.model import ACTION_NAMES, Action, EventKind, RuleSet
 from abusedesk.errors import RulesError
+
+if TYPE_CHECKING:
+    from abusedesk.notify.compose import NoticeComposer
 
 
 class RulesChanged(Exception):
@@ -56,7 +59,10 @@ class Verdict:
 
 
 class PolicyEngine:
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, notices: NoticeComposer | None = None) -> None:
+        # The notices the rules ask for are queued with the decision; without a
+        # composer (scenarios, replays) they are recorded but never queued.
+        self.notices = notices
         self._lock = threading.Lock()
         self._current = Snapshot(ruleset, DurableRules(ruleset))
         self._facts = count(1)

@@ -29,7 +29,7 @@ from abusedesk.record.complaints import record_synthetic_complaint
 from abusedesk.store.tables import Company, Decision, Domain, Mailbox
 
 OLD_ACCOUNT = datetime(2020, 1, 1, tzinfo=UTC)
-CARRIED_OUT = {"done", "pending-outbox", "held for review"}
+CARRIED_OUT = {"done", "queued", "not queued: no outbox in this run", "held for review"}
 
 
 @dataclass

@@ -76,6 +76,7 @@ class EscalationStatus(StrEnum):
 
 class NoticeStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender; `next_attempt_at` is when the claim runs out
     SENT = "sent"
     FAILED = "failed"
 

@@ -1,0 +1,111 @@
+"""Choose and render the sample messages of a notice: representative, short and safe.
+
+Representative means distinct subjects first: complaints are grouped by
+subject, the biggest group first, and one sample is taken from each group in
+turn, so three samples show three different campaigns when there are three.
+A sample shows a few headers of the original and a bounded excerpt of its
+body; the complainant's own address is never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from abusedesk.notify.context import Sample
+from abusedesk.notify.text import excerpt, one_line
+from abusedesk.parse.reader import parse_report
+from abusedesk.parse.text import decode_header_text
+from abusedesk.store.tables import Complaint, RawReport
+
+EXCERPT_CHARS = 800
+SHOWN_HEADERS = ("Date", "From", "Subject", "Message-ID")
+"""The original's headers a sample shows. Never To or Cc: they name the complainant."""
+MAX_HEADER_CHARS = 300
+
+
+def choose_samples(
+    session: Session, complaint_ids: Sequence[int], limit: int
+) -> tuple[Sample, ...]:
+    """Up to `limit` samples from these complaints, in the order they happened."""
+    if limit <= 0 or not complaint_ids:
+        return ()
+    complaints = list(
+        session.execute(
+            select(Complaint)
+            .where(col(Complaint.id).in_(list(complaint_ids)))
+            .order_by(col(Complaint.occurred_at), col(Complaint.id))
+        ).scalars()
+    )
+    chosen = representative(complaints, limit)
+    raws = _raw_reports(session, [c.raw_report_id for c in chosen])
+    return tuple(_sample(c, raws.get(c.raw_report_id)) for c in chosen)
+
+
+def representative(complaints: Sequence[Complaint], limit: int) -> list[Complaint]:
+    """Round-robin over subject groups (biggest first, then earliest), back in time order."""
+    groups: dict[str, list[Complaint]] = {}
+    for complaint in complaints:
+        groups.setdefault(_subject_key(complaint.original_subject), []).append(complaint)
+    ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0].occurred_at, g[0].id or 0))
+    picked: list[Complaint] = []
+    depth = 0
+    while len(picked) < limit and any(depth < len(g) for g in ordered):
+        for group in ordered:
+            if depth < len(group) and len(picked) < limit:
+                picked.append(group[depth])
+        depth += 1
+    return sorted(picked, key=lambda c: (c.occurred_at, c.id or 0))
+
+
+def _subject_key(subject: str | None) -> str:
+    return " ".join((subject or "").casefold().split())
+
+
+def _raw_reports(session: Session, ids: list[int]) -> dict[int, bytes]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(col(RawReport.id), col(RawReport.raw)).where(col(RawReport.id).in_(ids))
+    ).all()
+    return {int(i): bytes(raw) for i, raw in rows}
+
+
+def _sample(complaint: Complaint, raw: bytes | None) -> Sample:
+    assert complaint.id is not None
+    body, truncated = excerpt(complaint.original_excerpt or "", EXCERPT_CHARS)
+    return Sample(
+        complaint_id=complaint.id,
+        occurred_at=complaint.occurred_at,
+        reporter=one_line(complaint.reporter) if complaint.reporter else None,
+        headers=_headers(complaint, raw),
+        excerpt=body or None,
+        truncated=truncated,
+    )
+
+
+def _headers(complaint: Complaint, raw: bytes | None) -> tuple[tuple[str, str], ...]:
+    """The shown headers from the stored report's original, else from the complaint's columns."""
+    found: dict[str, str] = {}
+    original = parse_report(raw).original if raw is not None else None
+    if original is not None:
+        for name in SHOWN_HEADERS:
+            value = decode_header_text(original.header(name))
+            if value:
+                found[name] = value
+    fallback = {
+        "From": complaint.original_from,
+        "Subject": complaint.original_subject,
+        "Message-ID": f"<{complaint.original_message_id}>"
+        if complaint.original_message_id
+        else None,
+    }
+    for name in SHOWN_HEADERS:
+        value = fallback.get(name)
+        if name not in found and value:
+            found[name] = value
+    return tuple(
+        (name, one_line(found[name])[:MAX_HEADER_CHARS]) for name in SHOWN_HEADERS if name in found
+    )
