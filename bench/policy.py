@@ -357,10 +357,14 @@ def main() -> None:
         )
         # The two alternate, and each keeps its best round: a machine that is busy now and
         # then (other processes) penalises neither more than the other.
+        # The order flips every round (a b, b a, …) so that neither always goes first.
         baselines, runs = [], []
-        for _ in range(args.rounds):
-            baselines.append(measure(["--trivial-server"], args)[0])
-            runs.append(measure(["--abusedesk-server", "--database", url], args))
+        for round_number in range(args.rounds):
+            for which in (0, 1) if round_number % 2 == 0 else (1, 0):
+                if which == 0:
+                    baselines.append(measure(["--trivial-server"], args)[0])
+                else:
+                    runs.append(measure(["--abusedesk-server", "--database", url], args))
         baseline = max(baselines, key=_rate)
         ours, ready = max(runs, key=lambda run: _rate(run[0]))
         # Not part of the target: the same with Postfix's END-OF-MESSAGE call after each
