@@ -51,11 +51,12 @@ queue_run_delay = 1s
 minimal_backoff_time = 1s
 {sasl}
 smtpd_recipient_restrictions =
-    check_policy_service {{ inet:{policy}, timeout=10s }},
+    check_policy_service {{ inet:{policy}, timeout=10s{fail_open} }},
     permit_sasl_authenticated, permit_mynetworks, reject_unauth_destination
 # Fail closed when the policy service cannot be asked (the default, spelt out).
 smtpd_policy_service_default_action = 451 4.3.5 Server configuration problem
-smtpd_end_of_data_restrictions = check_policy_service inet:{policy}
+smtpd_end_of_data_restrictions =
+    check_policy_service {{ inet:{policy}, timeout=10s{fail_open} }}
 """
 
 SASL = """\
@@ -113,7 +114,12 @@ class Sink:
 
 class Postfix:
     def __init__(
-        self, root: Path, policy: tuple[str, int], sink_port: int, sasl_port: int | None
+        self,
+        root: Path,
+        policy: tuple[str, int],
+        sink_port: int,
+        sasl_port: int | None,
+        fail_open: bool = False,
     ) -> None:
         self.root = root
         self.port = free_port()
@@ -129,6 +135,7 @@ class Postfix:
                 sink_port=sink_port,
                 policy=f"{policy[0]}:{policy[1]}",
                 sasl=SASL.format(port=sasl_port) if sasl_port else "",
+                fail_open=", default_action=DUNNO" if fail_open else "",
             )
         )
         (self.config / "master.cf").write_text(MASTER_CF.format(port=self.port))
@@ -174,9 +181,12 @@ def postfix_installed() -> bool:
 
 @contextmanager
 def running_postfix(
-    policy: tuple[str, int], *, sasl_port: int | None = None
+    policy: tuple[str, int], *, sasl_port: int | None = None, fail_open: bool = False
 ) -> Iterator[tuple[Postfix, Sink]]:
-    """A relay asking `policy` (and authenticating through Dovecot at `sasl_port`), and its sink."""
+    """A relay asking `policy` (and authenticating through Dovecot at `sasl_port`), and its sink.
+
+    With `fail_open`, a policy service that cannot be asked means DUNNO instead of 451.
+    """
     if not postfix_installed():
         raise RuntimeError("postfix is not installed: run scripts/setup")
     sink = Sink()
@@ -184,7 +194,7 @@ def running_postfix(
     controller.start()
     root = Path(tempfile.mkdtemp(prefix="abusedesk-postfix-"))
     root.chmod(0o755)
-    relay = Postfix(root, policy, controller.port, sasl_port)
+    relay = Postfix(root, policy, controller.port, sasl_port, fail_open)
     try:
         relay.start()
         yield relay, sink

@@ -222,3 +222,10 @@ def test_without_a_policy_service_postfix_fails_closed_by_default() -> None:
         refused = send(postfix, BOB, "while abusedesk is down")
         assert refused.startswith("451 4.3.5"), refused
         assert sink.messages == []
+
+
+def test_with_default_action_dunno_postfix_fails_open() -> None:
+    with running_postfix(("127.0.0.1", free_port()), fail_open=True) as (postfix, sink):
+        assert send(postfix, BOB, "while abusedesk is down") == "accepted"
+        [(sender, _, _)] = sink.wait_for(1)
+        assert sender == BOB
