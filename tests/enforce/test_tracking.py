@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, text, update
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 from tests.enforce.lifecycle import delete as delete_account
 from tests.enforce.lifecycle import lift, suspend
+from tests.support.tcp_proxy import CuttableProxy
 
 from abusedesk.enforce.state import SendState
 from abusedesk.enforce.tracking import SendStateTracker, changes_since, prune_changes
@@ -223,3 +225,39 @@ def test_a_schema_without_the_triggers_is_refused(directory_engine: Engine) -> N
 
     with pytest.raises(StorageError, match=r"send_state_on_update.*abusedesk db upgrade"):
         asyncio.run(load())
+
+
+def test_after_a_postgresql_outage_the_state_catches_up_by_itself(
+    directory_engine: Engine, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a network outage needs a database behind the network")
+    url = make_url(database_url)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxied_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxied = create_database_engine(proxied_url + "&connect_timeout=3")
+
+    async def scenario() -> None:
+        state = SendState()
+        tracker = SendStateTracker(proxied, state)
+        await tracker.load()
+        stop = asyncio.Event()
+        task = asyncio.create_task(tracker.run(stop))
+        try:
+            proxy.cut()  # the LISTEN connection and the pool are gone
+            await asyncio.to_thread(suspend, directory_engine, BOB)  # written meanwhile
+            await asyncio.sleep(1.0)
+            assert state.may_send(BOB)  # nothing can reach this node; it keeps answering
+            proxy.restore()
+            await eventually(lambda: not state.may_send(BOB), within=15)
+            await asyncio.to_thread(lift, directory_engine, BOB)  # and it listens again
+            await eventually(lambda: state.may_send(BOB), within=1.5)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        proxied.dispose()
+        proxy.close()
