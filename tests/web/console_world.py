@@ -31,6 +31,7 @@ from abusedesk.act.escalate import open_escalation
 from abusedesk.config import Settings
 from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.decide.engine import PolicyEngine
+from abusedesk.enforce.state import SendState
 from abusedesk.metrics import Metrics
 from abusedesk.record.complaints import record_synthetic_complaint
 from abusedesk.store.tables import (
@@ -44,6 +45,7 @@ from abusedesk.store.tables import (
 )
 from abusedesk.store.types import utcnow
 from abusedesk.web.app import build_app
+from abusedesk.web.can_send import CanSendApi
 from abusedesk.web.console.mount import Console, build_console
 from abusedesk.web.provisioning import ProvisioningApi
 from abusedesk.web.session import COOKIE_NAME, SessionData
@@ -216,7 +218,9 @@ def build_world(
         assert quarantined.id is not None
         quarantined_id = quarantined.id
     console = build_console(settings, engine, policy)
-    app = build_app(Metrics(), ProvisioningApi(engine, policy, None), console)
+    # The whole web app, service routes included, so the matrix sees every route it serves.
+    can_send = CanSendApi(SendState(), None)
+    app = build_app(Metrics(), ProvisioningApi(engine, policy, None), console, can_send)
     return World(engine, console, app, places, tokens, quarantined_id)
 
 

@@ -21,8 +21,15 @@ from abusedesk.web.console.mount import PUBLIC_PATHS
 from abusedesk.web.console.routes import ENDPOINTS
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
-SERVICE_ROUTES = {"/metrics", "/healthz", "/api/v1/accounts"}
-"""The web port's routes that are not the console's: metrics, health, provisioning."""
+SERVICE_ROUTES = {
+    "/metrics",
+    "/healthz",
+    "/api/v1/accounts",
+    "/api/v1/mailboxes/{address}/can-send",
+}
+"""The web port's routes that are not the console's: metrics, health, provisioning, and
+can-send; the last two take the service token (tests/web/test_provisioning.py,
+tests/enforce/), never an admin's."""
 
 
 def audience_admits(audience: Audience, role: Role) -> bool:

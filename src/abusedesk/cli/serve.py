@@ -36,6 +36,10 @@ def serve_command(
             help="Worker processes (default: [worker] processes, 1); 0 works in this process.",
         ),
     ] = None,
+    policy: Annotated[
+        bool,
+        typer.Option("--policy/--no-policy", help="Run the Postfix policy service (enforcement)."),
+    ] = True,
 ) -> None:
     """Run report intake and processing until interrupted (upgrades an empty database first)."""
     context = cli_context(ctx)
@@ -53,6 +57,7 @@ def serve_command(
         worker=worker,
         web=web and settings.web.enabled,
         imap=imap,
+        policy=policy and settings.policy.enabled,
     )
 
     def announce(listening: Listening) -> None:
@@ -63,6 +68,9 @@ def serve_command(
         if listening.web:
             host, port = listening.web
             typer.echo(f"abusedesk: metrics on http://{host}:{port}/metrics")
+        if listening.policy:
+            host, port = listening.policy
+            typer.echo(f"abusedesk: Postfix policy service on {host}:{port}")
         if roles.imap and settings.imap.accounts:
             typer.echo(f"abusedesk: polling {len(settings.imap.accounts)} IMAP mailbox(es)")
         processes = settings.worker.processes

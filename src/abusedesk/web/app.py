@@ -9,6 +9,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from abusedesk.metrics import Metrics
+from abusedesk.web.can_send import CanSendApi
 from abusedesk.web.console.mount import Console
 from abusedesk.web.headers import SecurityHeaders
 from abusedesk.web.provisioning import ProvisioningApi
@@ -17,7 +18,10 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def build_app(
-    metrics: Metrics, provisioning: ProvisioningApi, console: Console | None = None
+    metrics: Metrics,
+    provisioning: ProvisioningApi,
+    console: Console | None = None,
+    can_send: CanSendApi | None = None,
 ) -> Starlette:
     async def metrics_endpoint(_request: Request) -> Response:
         return Response(metrics.exposition(), media_type=PROMETHEUS_TEXT)
@@ -30,6 +34,10 @@ def build_app(
         Route("/healthz", health),
         Route("/api/v1/accounts", provisioning.create_account, methods=["POST"]),
     ]
+    if can_send is not None:
+        routes.append(
+            Route("/api/v1/mailboxes/{address}/can-send", can_send.can_send, methods=["GET"])
+        )
     if console is not None:
         routes.extend(console.routes())
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
