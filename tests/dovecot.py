@@ -157,12 +157,23 @@ class MailUser:
             client.create_folder(folder)
 
     def kick(self) -> None:
-        """Drop every IMAP connection of this user, as a server or a NAT box might."""
-        subprocess.run(
-            ["doveadm", "-c", str(self.server.config), "kick", self.username],
-            check=True,
-            capture_output=True,
-        )
+        """Drop every IMAP connection of this user, as a server or a NAT box might.
+
+        `doveadm kick` only signals the user's imap processes; it returns before they
+        are gone. Waiting until `doveadm who` no longer lists the user makes the drop
+        happen here, not at some later command of the client.
+        """
+        doveadm = ["doveadm", "-c", str(self.server.config)]
+        subprocess.run([*doveadm, "kick", self.username], check=True, capture_output=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            who = subprocess.run(
+                [*doveadm, "who", "-1", self.username], capture_output=True, text=True
+            )
+            if self.username not in who.stdout:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"doveadm kick: {self.username} is still connected after 10 s")
 
 
 class Dovecot:
