@@ -19,6 +19,7 @@ from pathlib import Path
 from tests.conftest import FIXTURES, REPO
 
 LISTENING = re.compile(r"reports accepted by SMTP on ([0-9.]+):(\d+)")
+POLICY = re.compile(r"Postfix policy service on ([0-9.]+):(\d+)")
 
 
 class ServeProcess:
@@ -27,6 +28,7 @@ class ServeProcess:
         self.output: list[str] = []
         self._ready = threading.Event()
         self.smtp_address: tuple[str, int] | None = None
+        self.policy_address: tuple[str, int] | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -36,6 +38,8 @@ class ServeProcess:
             self.output.append(line)
             if found := LISTENING.search(line):
                 self.smtp_address = (found[1], int(found[2]))
+            if found := POLICY.search(line):
+                self.policy_address = (found[1], int(found[2]))
             if "abusedesk: worker" in line:  # the last line of the announcement
                 self._ready.set()
         self._ready.set()
