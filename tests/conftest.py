@@ -41,7 +41,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 def postgres_database() -> Iterator[str]:
     """A database created for this test run and dropped after it."""
     name = f"abusedesk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # Pre-ping: the fault suite restarts the server, and the DROP at the end must still work.
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -43,6 +43,8 @@ class SmtpSettings(Section):
     tls_key: Path | None = None
     max_connections_per_peer: int = Field(default=20, gt=0)
     max_messages_per_peer_per_minute: int = Field(default=3000, gt=0)
+    idle_timeout_seconds: float = Field(default=300.0, gt=0)
+    """A session that sends nothing for this long is closed (RFC 5321 4.5.3.2.7: 5 minutes)."""
 
 
 class ImapAccount(Section):

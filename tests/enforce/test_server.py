@@ -165,6 +165,23 @@ def test_connections_beyond_the_limit_are_refused() -> None:
         assert ask(server, sender="c@shop.example") == "DUNNO"  # a slot is free again
 
 
+def test_at_the_limit_the_oldest_silent_connection_makes_room() -> None:
+    limits = ServerLimits(max_connections=2)
+    with BackgroundPolicyServer(limits) as server:
+        asking, silent = connect(server), connect(server)
+        try:
+            asking.sendall(request(sender="a@shop.example"))
+            assert read_answers(asking, 1) == ["DUNNO"]
+            time.sleep(0.1)  # the server has seen both before the third arrives
+            assert ask(server, sender="c@shop.example") == "DUNNO"
+            assert closed_by_server(silent)
+            asking.sendall(request(sender="a@shop.example"))  # one that asked keeps its slot
+            assert read_answers(asking, 1) == ["DUNNO"]
+        finally:
+            asking.close()
+            silent.close()
+
+
 def test_abrupt_disconnects_do_not_disturb_other_clients(
     policy_server: BackgroundPolicyServer,
 ) -> None:

@@ -7,7 +7,9 @@ one read in one write. A malformed request is logged and the connection
 closed without an answer to it. A sweeper closes connections that sit idle
 for too long or take too long to finish a request (a slow or stuck client
 must not hold a slot forever); a client that does not read its answers is
-stopped from sending more until it does.
+stopped from sending more until it does. At the connection cap, the oldest
+connection that has never asked anything is closed to admit a new one, so a
+flood of idle connections cannot lock Postfix out.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class PolicyConnection(asyncio.Protocol):
         self.peer = "?"
         self.last_activity = 0.0
         self.request_started: float | None = None
+        self._heard_from = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -67,6 +70,9 @@ class PolicyConnection(asyncio.Protocol):
             return
         now = self._server.loop.time()
         self.last_activity = now
+        if not self._heard_from:
+            self._heard_from = True
+            self._server.heard_from(self)
         requests, problem = self._reader.feed(data)
         if requests:
             self._stats.requests += len(requests)
@@ -124,6 +130,8 @@ class PolicyServer:
         self.stats = stats or PolicyStats()
         self.loop = asyncio.get_running_loop()
         self._connections: set[PolicyConnection] = set()
+        self._silent: dict[PolicyConnection, None] = {}
+        """Connections that have not sent a byte yet, oldest first (a dict keeps order)."""
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -134,13 +142,29 @@ class PolicyServer:
         return list(self._connections)
 
     def register(self, connection: PolicyConnection) -> bool:
+        """Admit `connection`; at the cap, the oldest one that never asked makes room.
+
+        Refusing the newcomer instead would let anyone who opens enough idle
+        connections lock Postfix out until the idle sweep, and Postfix would defer
+        all mail. A client that has asked keeps its slot; when all have, the
+        newcomer is refused.
+        """
         if len(self._connections) >= self.limits.max_connections:
-            return False
+            oldest_silent = next(iter(self._silent), None)
+            if oldest_silent is None:
+                return False
+            oldest_silent.close("silent since it connected; making room", abort=True)
+            self.unregister(oldest_silent)
         self._connections.add(connection)
+        self._silent[connection] = None
         return True
+
+    def heard_from(self, connection: PolicyConnection) -> None:
+        self._silent.pop(connection, None)
 
     def unregister(self, connection: PolicyConnection) -> None:
         self._connections.discard(connection)
+        self._silent.pop(connection, None)
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         self._server = await self.loop.create_server(

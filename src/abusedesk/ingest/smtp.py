@@ -178,6 +178,7 @@ async def start_smtp_listener(
             limits=limits,
             metrics=metrics,
             data_size_limit=smtp.max_message_size,
+            timeout=smtp.idle_timeout_seconds,
             hostname="abusedesk",
             ident="abusedesk report intake",
             tls_context=context,
