@@ -80,6 +80,8 @@ async def run_service(
     async with contextlib.AsyncExitStack() as running:
         if policy is not None and settings.rules.reload:
             _watch_rules(policy, settings, stop, running, processes)
+        else:
+            _ignore_sighup()
         smtp_address = web_address = None
         enforcement = None
         if roles.policy or roles.web:
@@ -184,6 +186,14 @@ def _watch_rules(
         thread.join(5)
 
     running.callback(stop_watching)
+
+
+def _ignore_sighup() -> None:
+    """A node with no rules to reload must not die of the SIGHUP sent to every node."""
+    with contextlib.suppress(RuntimeError, ValueError):  # signals belong to the main thread
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, log.info, "SIGHUP: this node runs no rules; nothing to reload"
+        )
 
 
 def _on_sighup(watcher: RulesWatcher, processes: WorkerProcesses | None) -> None:
