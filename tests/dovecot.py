@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,17 @@ service imap-login {{
   }}
   inet_listener imaps {{
     port = 0
+  }}
+}}
+{auth_service}
+"""
+
+# Postfix authenticates SMTP clients through Dovecot's auth service (smtpd_sasl_type = dovecot).
+AUTH_SERVICE = """\
+service auth {{
+  inet_listener sasl {{
+    address = 127.0.0.1
+    port = {port}
   }}
 }}
 """
@@ -157,9 +168,16 @@ class MailUser:
 class Dovecot:
     """One Dovecot instance; `start`, `stop` and `restart` it at will, add users while it runs."""
 
-    def __init__(self, root: Path, capability: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        capability: str | None = None,
+        sasl_users: Mapping[str, str] | None = None,
+    ) -> None:
+        """`sasl_users` (name → password) also opens the auth service to SMTP servers."""
         self.root = root
         self.port = free_port()
+        self.auth_port = free_port() if sasl_users else None
         major, minor = dovecot_version()
         if (major, minor) >= (2, 4):
             raise RuntimeError(
@@ -172,6 +190,9 @@ class Dovecot:
         # most once a second, too late for a test that adds a user and logs in at once.
         (root / "passwd").write_text(
             "".join(f"{_user_name(n)}:{{PLAIN}}{_password(n)}\n" for n in range(1, USERS + 1))
+            + "".join(
+                f"{name}:{{PLAIN}}{password}\n" for name, password in (sasl_users or {}).items()
+            )
         )
         self.config = root / "dovecot.conf"
         self.config.write_text(
@@ -182,6 +203,7 @@ class Dovecot:
                 # Dovecot announces these after login; replacing the list is how a test
                 # gets a server without MOVE or IDLE.
                 capability=f"imap_capability = {capability}" if capability else "",
+                auth_service=AUTH_SERVICE.format(port=self.auth_port) if self.auth_port else "",
             )
         )
 
@@ -274,10 +296,12 @@ def _running(pid: int) -> bool:
 
 
 @contextmanager
-def running_dovecot(capability: str | None = None) -> Iterator[Dovecot]:
+def running_dovecot(
+    capability: str | None = None, sasl_users: Mapping[str, str] | None = None
+) -> Iterator[Dovecot]:
     root = Path(tempfile.mkdtemp(prefix="abusedesk-dovecot-"))
     root.chmod(0o755)
-    server = Dovecot(root, capability)
+    server = Dovecot(root, capability, sasl_users)
     try:
         server.start()
         yield server

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from abusedesk.config import Settings
 from abusedesk.decide import PolicyEngine, RulesWatcher, policy_engine
+from abusedesk.enforce.running import start_enforcement
 from abusedesk.ingest.imap import run_imap_poller
 from abusedesk.ingest.smtp import start_smtp_listener
 from abusedesk.metrics import Metrics
@@ -28,6 +29,7 @@ from abusedesk.pipeline.claims import pending_count
 from abusedesk.pipeline.worker import ReportWorker
 from abusedesk.store.engine import create_database_engine
 from abusedesk.web.app import build_app
+from abusedesk.web.can_send import CanSendApi
 from abusedesk.web.provisioning import ProvisioningApi
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,14 @@ class Roles:
     worker: bool = True
     web: bool = True
     imap: bool = True
+    policy: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class Listening:
     smtp: Address | None = None
     web: Address | None = None
+    policy: Address | None = None
 
 
 async def run_service(
@@ -69,6 +73,15 @@ async def run_service(
         if policy is not None and settings.rules.reload:
             _watch_rules(policy, settings, stop, running)
         smtp_address = web_address = None
+        enforcement = None
+        if roles.policy or roles.web:
+            enforcement = await start_enforcement(
+                settings.policy,
+                engine,
+                running,
+                serve_policy=roles.policy,
+                registry=metrics.registry,
+            )
         if roles.smtp:
             server, committer = await start_smtp_listener(
                 engine, settings.smtp, settings.providers, metrics, wake_worker.set
@@ -79,7 +92,10 @@ async def run_service(
             log.info("smtp: listening on %s:%s", *smtp_address)
         if roles.web:
             provisioning = ProvisioningApi(engine, policy, settings.web.service_token)
-            web_address = await _start_web(settings, build_app(metrics, provisioning), running)
+            assert enforcement is not None
+            can_send = CanSendApi(enforcement.state, settings.web.service_token)
+            app = build_app(metrics, provisioning, can_send)
+            web_address = await _start_web(settings, app, running)
         if roles.worker:
             write_engine = create_database_engine(settings.effective_database_url, for_worker=True)
             running.callback(write_engine.dispose)
@@ -95,7 +111,8 @@ async def run_service(
             poller = asyncio.create_task(run_imap_poller(settings, engine, stop, wake_worker.set))
             running.push_async_callback(_wait_for, poller)
         if on_ready:
-            on_ready(Listening(smtp=smtp_address, web=web_address))
+            policy_address = enforcement.policy_address if enforcement else None
+            on_ready(Listening(smtp=smtp_address, web=web_address, policy=policy_address))
         await stop.wait()
 
 

@@ -15,6 +15,8 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
         "0",
         "--web-port",
         "0",
+        "--policy-port",
+        "0",
         "--data-dir",
         str(tmp_path / "d"),
         cwd=tmp_path,
@@ -26,6 +28,8 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
     assert "charged to carol.baker@bakery.example" in out
     assert "quarantined  unattributed complaint" in out
     assert "newsletter@shop.example: sending suspended by rule 'soft-suspend'" in out
+    assert "sasl_username=newsletter@shop.example -> action=REJECT 5.7.1" in out
+    assert "sasl_username=alice@shop.example -> action=DUNNO" in out
     assert f"--config {tmp_path / 'd' / 'abusedesk.toml'}" in out
     # The AUP notice went through the outbox and over SMTP, and is shown as read.
     assert "4. The AUP notice went to abuse@acme-resellers.example (sent, 1 message(s)" in out

@@ -6,6 +6,7 @@ import asyncio
 import re
 import signal
 import smtplib
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -44,6 +45,10 @@ def demo_command(
     web_port: Annotated[
         int, typer.Option(help="HTTP port for metrics (0: any free port).", min=0, max=65535)
     ] = 8025,
+    policy_port: Annotated[
+        int,
+        typer.Option(help="Postfix policy service port (0: any free port).", min=0, max=65535),
+    ] = 10040,
     once: Annotated[bool, typer.Option("--once", help="Tell the story, then stop.")] = False,
 ) -> None:
     """Run abusedesk on SQLite with sample accounts, feed it sample reports, show what happened."""
@@ -69,6 +74,7 @@ def demo_command(
         environ={
             "ABUSEDESK_SMTP__PORT": str(smtp_port),
             "ABUSEDESK_WEB__PORT": str(web_port),
+            "ABUSEDESK_POLICY__PORT": str(policy_port),
             "ABUSEDESK_RULES__PATH": str(REPO_FIXTURES.parent / "rules" / "default.yaml"),
         },
     )
@@ -103,6 +109,22 @@ def demo_command(
         asyncio.run(main())
     finally:
         smarthost.stop()
+
+
+def _ask_policy(address: tuple[str, int], sasl_username: str) -> str:
+    """One RCPT request to the policy service, as Postfix would ask it."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(
+            b"request=smtpd_access_policy\nprotocol_state=RCPT\n"
+            + f"sasl_username={sasl_username}\n\n".encode()
+        )
+        answer = b""
+        while not answer.endswith(b"\n\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.decode().strip().removeprefix("action=")
 
 
 def _tell_story(
@@ -156,6 +178,15 @@ def _tell_story(
         )
     if not suspended:
         typer.echo("   no suspensions")
+    if listening.policy:
+        typer.echo(
+            f"\n   The Postfix policy service on {listening.policy[0]}:{listening.policy[1]}:"
+        )
+        shown = [str(row[0]) for row in suspended[:1]] + ["alice@shop.example"]
+        threading.Event().wait(1.0)  # enforcement follows the database within a second
+        for address in shown:
+            answer = _ask_policy(listening.policy, address)
+            typer.echo(f"   sasl_username={address} -> action={answer}")
     _show_notice(context, smarthost)
     config = context.config_path
     typer.echo(

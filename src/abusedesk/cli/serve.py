@@ -26,6 +26,10 @@ def serve_command(
     imap: Annotated[
         bool, typer.Option("--imap/--no-imap", help="Poll the configured IMAP mailboxes.")
     ] = True,
+    policy: Annotated[
+        bool,
+        typer.Option("--policy/--no-policy", help="Run the Postfix policy service (enforcement)."),
+    ] = True,
 ) -> None:
     """Run report intake and processing until interrupted (upgrades an empty database first)."""
     context = cli_context(ctx)
@@ -41,6 +45,7 @@ def serve_command(
         worker=worker,
         web=web and settings.web.enabled,
         imap=imap,
+        policy=policy and settings.policy.enabled,
     )
 
     def announce(listening: Listening) -> None:
@@ -51,6 +56,9 @@ def serve_command(
         if listening.web:
             host, port = listening.web
             typer.echo(f"abusedesk: metrics on http://{host}:{port}/metrics")
+        if listening.policy:
+            host, port = listening.policy
+            typer.echo(f"abusedesk: Postfix policy service on {host}:{port}")
         if roles.imap and settings.imap.accounts:
             typer.echo(f"abusedesk: polling {len(settings.imap.accounts)} IMAP mailbox(es)")
         typer.echo(

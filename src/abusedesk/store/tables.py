@@ -155,6 +155,31 @@ class SentVolume(SQLModel, table=True):
     recipients: int = 0
 
 
+class SendStateVersion(SQLModel, table=True):
+    """One row: a counter that database triggers bump whenever a mailbox's right to send changes.
+
+    Migration 0006 creates the triggers (on `mailbox`: `can_send` or `deleted_at`
+    changed, a blocked mailbox inserted or deleted). Writers serialise on this
+    row, so versions are committed in order and without gaps, and a policy
+    service that has seen version N has seen every change up to N. A later
+    migration that rebuilds `mailbox` on SQLite (batch mode, recreate) drops
+    its triggers and must create them again; the policy service refuses to
+    start without them.
+    """
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = Field(default=0, sa_type=BigInteger)
+
+
+class SendStateChange(SQLModel, table=True):
+    """Which mailbox changed at each send-state version, so nodes catch up incrementally."""
+
+    version: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    mailbox_id: int
+
+
 class Decision(SQLModel, table=True):
     """What the rules decided for one event, and why."""
 

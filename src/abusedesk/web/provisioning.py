@@ -8,7 +8,6 @@ refuses everything.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from abusedesk.accounts.signup import add_account
 from abusedesk.decide import PolicyEngine
 from abusedesk.errors import AbusedeskError
+from abusedesk.web.service_token import has_service_token
 
 FIELDS = {"address", "company", "company_abuse_contact", "created_at", "signup_ip"}
 
@@ -60,12 +60,7 @@ class ProvisioningApi:
         return JSONResponse({"address": address, "created": created}, 201 if created else 200)
 
     def _authorized(self, request: Request) -> bool:
-        if not self.service_token:
-            return False
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            token.encode(), self.service_token.encode()
-        )
+        return has_service_token(request, self.service_token)
 
 
 def _invalid(body: Any) -> str | None:
