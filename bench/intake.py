@@ -1,15 +1,24 @@
 """Benchmark: SMTP intake throughput against a do-nothing aiosmtpd server, in the same run.
 
-(a) baseline: aiosmtpd with a handler that only answers `250 OK`;
-(b) abusedesk's listener storing every report durably (SQLite, group commit), no worker;
-(c) end to end: listener and worker in one process, reports parsed, attributed and
-    recorded, timed until the last one is processed.
+(a) baseline: plain aiosmtpd with a handler that only answers `250 OK`;
+(b) abusedesk's listener storing every report durably (SQLite, group commit,
+    `250` only after the commit), no worker;
+(c) end to end: `abusedesk serve` with listener and worker(s) (the configured
+    default, or `--workers N`), timed until the last report is parsed,
+    attributed, recorded and decided.
 
-Each server runs in a process of its own; the same client (8 concurrent connections,
-real corpus reports made distinct by a line in their epilogue) drives all three.
-Targets: (b)/(a) >= 0.7 and (c)/(a) >= 0.5.
+Each server runs in a process of its own; the same client, in this process (8
+concurrent connections, real corpus reports made distinct by a line in their
+epilogue), drives all three. One run measures (a), (b) and (c) back to back;
+`--runs` repeats that and the table shows the median and the spread, since a
+shared machine makes single figures noisy. Server CPU is that of the server's
+processes (workers included), per report.
 
-    python bench/intake.py [--reports 3000] [--clients 8]
+Targets: (b)/(a) >= 0.7 and (c)/(a) >= 0.5, on the median of the runs.
+Exit status: 0 when both targets are met, 1 when one is missed, 2 when the
+benchmark could not measure (a server did not start, reports were refused).
+
+    python bench/intake.py [--reports 3000] [--clients 8] [--runs 3] [--workers N]
 """
 
 from __future__ import annotations
@@ -20,16 +29,35 @@ import os
 import re
 import smtplib
 import socket
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "arf"
 RECIPIENT = "fbl@abusedesk.example"
+TARGET_STORED = 0.7
+TARGET_END_TO_END = 0.5
+PROCESSING_TIMEOUT = 600.0
+
+
+class MeasurementFailed(Exception):
+    """The benchmark could not measure what it set out to (exit status 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    seconds: float
+    server_cpu: float
+    """CPU seconds of the server's processes while measured."""
 
 
 def free_port() -> int:
@@ -59,6 +87,8 @@ def serve_baseline(port: int) -> None:
 
 def corpus_messages(count: int) -> list[bytes]:
     files = sorted(CORPUS.glob("*.eml"))
+    if not files:
+        raise MeasurementFailed(f"no corpus reports in {CORPUS}")
     bodies = [re.sub(rb"\r\n|\n|\r", b"\r\n", path.read_bytes()).rstrip(b"\r\n") for path in files]
     return [bodies[i % len(bodies)] + b"\r\n\r\nbench copy %d\r\n" % i for i in range(count)]
 
@@ -67,13 +97,13 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
+            raise MeasurementFailed(f"server exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit("server did not start")
+    raise MeasurementFailed("server did not start")
 
 
 def drive(port: int, messages: list[bytes], clients: int) -> float:
@@ -81,14 +111,17 @@ def drive(port: int, messages: list[bytes], clients: int) -> float:
     failures: list[str] = []
 
     def client(share: list[bytes]) -> None:
-        with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
-            smtp.ehlo("bench.example")
-            for message in share:
-                smtp.mail("fbl@provider.example")
-                smtp.rcpt(RECIPIENT)
-                code, reply = smtp.data(message)
-                if code != 250:
-                    failures.append(f"{code} {reply!r}")
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+                smtp.ehlo("bench.example")
+                for message in share:
+                    smtp.mail("fbl@provider.example")
+                    smtp.rcpt(RECIPIENT)
+                    code, reply = smtp.data(message)
+                    if code != 250:
+                        failures.append(f"{code} {reply!r}")
+        except (OSError, smtplib.SMTPException) as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
 
     threads = [
         threading.Thread(target=client, args=(messages[i::clients],)) for i in range(clients)
@@ -100,12 +133,62 @@ def drive(port: int, messages: list[bytes], clients: int) -> float:
         thread.join()
     elapsed = time.perf_counter() - start
     if failures:
-        raise SystemExit(f"{len(failures)} reports not accepted, e.g. {failures[0]}")
+        raise MeasurementFailed(f"{len(failures)} reports not accepted, e.g. {failures[0]}")
     return elapsed
 
 
-def abusedesk_env(data_dir: Path, port: int) -> dict[str, str]:
-    return {
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by `pid` and its live descendants (the worker processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stack.extend(children.get(current, []))
+    return total
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int) -> Iterator[int]:
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server)
+        yield server.pid
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+
+
+def measure(pid: int, work: Callable[[], float]) -> Figure:
+    cpu_before = process_tree_cpu(pid)
+    seconds = work()
+    return Figure(seconds, process_tree_cpu(pid) - cpu_before)
+
+
+def run_baseline(messages: list[bytes], clients: int) -> Figure:
+    port = free_port()
+    command = [sys.executable, __file__, "--serve-baseline", str(port)]
+    with running(command, dict(os.environ), port) as pid:
+        return measure(pid, lambda: drive(port, messages, clients))
+
+
+def abusedesk_env(data_dir: Path, port: int, workers: int | None) -> dict[str, str]:
+    env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ABUSEDESK_")},
         "ABUSEDESK_DATA_DIR": str(data_dir),
         "ABUSEDESK_SMTP__PORT": str(port),
@@ -113,85 +196,116 @@ def abusedesk_env(data_dir: Path, port: int) -> dict[str, str]:
         # Every client here is one peer (127.0.0.1); the per-peer limit is not measured.
         "ABUSEDESK_SMTP__MAX_MESSAGES_PER_PEER_PER_MINUTE": "10000000",
     }
+    if workers is not None:
+        env["ABUSEDESK_WORKER__PROCESSES"] = str(workers)
+    return env
 
 
 def processed_count(data_dir: Path) -> int:
-    import sqlite3
-
     with sqlite3.connect(data_dir / "abusedesk.sqlite3") as db:
         return int(
             db.execute("SELECT count(*) FROM rawreport WHERE status != 'pending'").fetchone()[0]
         )
 
 
-def run_abusedesk(messages: list[bytes], clients: int, with_worker: bool) -> tuple[float, float]:
-    """(seconds until the last 250, seconds until the last report was processed)."""
+def run_abusedesk(
+    messages: list[bytes], clients: int, *, with_worker: bool, workers: int | None
+) -> Figure:
+    """(b) without a worker: until the last 250; (c) with: until the last report is processed."""
     config = str(REPO / "fixtures" / "abusedesk.toml")
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         port = free_port()
-        env = abusedesk_env(data_dir, port)
+        env = abusedesk_env(data_dir, port, workers)
         cli = [sys.executable, "-m", "abusedesk", "--config", config]
-        subprocess.run(
+        imported = subprocess.run(
             [*cli, "accounts", "import", str(REPO / "fixtures" / "accounts.csv")],
             env=env,
-            check=True,
             capture_output=True,
         )
+        if imported.returncode != 0:
+            raise MeasurementFailed(f"accounts import failed: {imported.stderr.decode()}")
         roles = ["--no-web"] + ([] if with_worker else ["--no-worker"])
-        server = subprocess.Popen(
-            [*cli, "serve", *roles], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            wait_for_port(port, server)
+
+        def until_processed() -> float:
             start = time.perf_counter()
-            accepted = drive(port, messages, clients)
-            processed = accepted
-            if with_worker:
-                while processed_count(data_dir) < len(messages):
-                    time.sleep(0.05)
-                processed = time.perf_counter() - start
-        finally:
-            server.terminate()
-            server.wait(30)
-    return accepted, processed
+            drive(port, messages, clients)
+            deadline = start + PROCESSING_TIMEOUT
+            while processed_count(data_dir) < len(messages):
+                if time.perf_counter() > deadline:
+                    raise MeasurementFailed("reports were not all processed in time")
+                time.sleep(0.02)
+            return time.perf_counter() - start
+
+        with running([*cli, "serve", *roles], env, port) as pid:
+            work = until_processed if with_worker else (lambda: drive(port, messages, clients))
+            return measure(pid, work)
 
 
-def main() -> None:
+def spread(values: list[float], fmt: str) -> str:
+    median = statistics.median(values)
+    return f"{median:{fmt}}  ({min(values):{fmt}} - {max(values):{fmt}})"
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, help="worker processes for (c) (default: the product's)"
+    )
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
-        return
-    messages = corpus_messages(args.reports)
-
-    port = free_port()
-    baseline = subprocess.Popen([sys.executable, __file__, "--serve-baseline", str(port)])
+        return 0
     try:
-        wait_for_port(port, baseline)
-        baseline_seconds = drive(port, messages, args.clients)
-    finally:
-        baseline.terminate()
-        baseline.wait(10)
-    stored_seconds, _ = run_abusedesk(messages, args.clients, with_worker=False)
-    _, e2e_seconds = run_abusedesk(messages, args.clients, with_worker=True)
+        messages = corpus_messages(args.reports)
+        n = len(messages)
+        runs: list[tuple[Figure, Figure, Figure]] = []
+        print(f"{n} corpus reports over {args.clients} connections, {args.runs} run(s)")
+        print("run   (a) 250 only   (b) stored   (c) end to end    b/a    c/a   reports/s")
+        for index in range(args.runs):
+            a = run_baseline(messages, args.clients)
+            b = run_abusedesk(messages, args.clients, with_worker=False, workers=args.workers)
+            c = run_abusedesk(messages, args.clients, with_worker=True, workers=args.workers)
+            runs.append((a, b, c))
+            ra, rb, rc = (n / f.seconds for f in (a, b, c))
+            print(
+                f"{index + 1:3d}   {ra:12.0f}   {rb:10.0f}   {rc:14.0f}   "
+                f"{rb / ra:4.2f}   {rc / ra:4.2f}",
+                flush=True,
+            )
+    except MeasurementFailed as exc:
+        print(f"intake benchmark: could not measure: {exc}", file=sys.stderr)
+        return 2
 
-    n = len(messages)
-    a, b, c = n / baseline_seconds, n / stored_seconds, n / e2e_seconds
-    print(f"reports: {n} corpus reports over {args.clients} connections")
-    print(f"(a) aiosmtpd, handler answers 250 only:       {a:8.0f} reports/s")
-    print(
-        f"(b) abusedesk listener, durable storage:      {b:8.0f} reports/s  "
-        f"ratio b/a {b / a:.2f} (target >= 0.7)"
+    def rates(column: int) -> list[float]:
+        return [n / run[column].seconds for run in runs]
+
+    def cpu_ms(column: int) -> list[float]:
+        return [run[column].server_cpu / n * 1000 for run in runs]
+
+    stored_ratio = [b / a for a, b in zip(rates(0), rates(1), strict=True)]
+    e2e_ratio = [c / a for a, c in zip(rates(0), rates(2), strict=True)]
+    print()
+    print("                                 reports/s, median (min - max)   server CPU ms/report")
+    names = [
+        "(a) aiosmtpd, handler answers 250",
+        "(b) abusedesk, durable storage ",
+        "(c) end to end, listener+worker ",
+    ]
+    for column, name in enumerate(names):
+        print(f"{name:34s} {spread(rates(column), '7.0f'):28s}  {spread(cpu_ms(column), '5.2f')}")
+    print(f"ratio b/a: {spread(stored_ratio, '4.2f')}  target >= {TARGET_STORED}")
+    print(f"ratio c/a: {spread(e2e_ratio, '4.2f')}  target >= {TARGET_END_TO_END}")
+    met = (
+        statistics.median(stored_ratio) >= TARGET_STORED
+        and statistics.median(e2e_ratio) >= TARGET_END_TO_END
     )
-    print(
-        f"(c) end to end (listener + worker, SQLite):   {c:8.0f} reports/s  "
-        f"ratio c/a {c / a:.2f} (target >= 0.5)"
-    )
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

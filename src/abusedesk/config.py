@@ -131,6 +131,14 @@ class WebSettings(Section):
     service_token: str | None = None
 
 
+class WorkerSettings(Section):
+    """The processing workers that `abusedesk serve` runs."""
+
+    processes: int = Field(default=1, ge=0, le=64)
+    """Worker processes beside the service's own; 0 runs the worker inside the service
+    process, where parsing shares one interpreter (and one core) with the listeners."""
+
+
 class Settings(Section):
     """The whole configuration. Build it with `load_settings`."""
 
@@ -146,6 +154,7 @@ class Settings(Section):
     notices: NoticesSettings = Field(default_factory=NoticesSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
     @field_validator("database_url")
     @classmethod

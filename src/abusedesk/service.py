@@ -13,6 +13,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import uvicorn
 from sqlalchemy import Engine
@@ -26,7 +27,8 @@ from abusedesk.ingest.smtp import start_smtp_listener
 from abusedesk.metrics import Metrics
 from abusedesk.notify.deliver import run_delivery
 from abusedesk.pipeline.claims import pending_count
-from abusedesk.pipeline.worker import ReportWorker
+from abusedesk.pipeline.processes import WorkerProcesses
+from abusedesk.pipeline.worker import ReportWorker, count_processed
 from abusedesk.store.engine import create_database_engine
 from abusedesk.web.app import build_app
 from abusedesk.web.can_send import CanSendApi
@@ -69,9 +71,14 @@ async def run_service(
     metrics.track_queue_depth(lambda: pending_count(engine))
     wake_worker = asyncio.Event()
     policy = policy_engine(settings) if roles.worker or roles.web else None
+    processes = None
+    if roles.worker and settings.worker.processes:
+        processes = WorkerProcesses(
+            settings, settings.worker.processes, partial(count_processed, metrics)
+        )
     async with contextlib.AsyncExitStack() as running:
         if policy is not None and settings.rules.reload:
-            _watch_rules(policy, settings, stop, running)
+            _watch_rules(policy, settings, stop, running, processes)
         smtp_address = web_address = None
         enforcement = None
         if roles.policy or roles.web:
@@ -96,7 +103,12 @@ async def run_service(
             can_send = CanSendApi(enforcement.state, settings.web.service_token)
             app = build_app(metrics, provisioning, can_send)
             web_address = await _start_web(settings, app, running)
-        if roles.worker:
+        if processes is not None:
+            processes.start()
+            running.push_async_callback(processes.stop)
+            forwarder = asyncio.create_task(_forward_wakes(wake_worker, processes))
+            running.push_async_callback(_cancel, forwarder)
+        elif roles.worker:
             write_engine = create_database_engine(settings.effective_database_url, for_worker=True)
             running.callback(write_engine.dispose)
             worker = ReportWorker(
@@ -104,6 +116,7 @@ async def run_service(
             )
             task = asyncio.create_task(_work(worker, wake_worker, stop))
             running.push_async_callback(_wait_for, task)
+        if roles.worker:
             # Worker nodes also deliver the outbox; claims keep nodes from sending one twice.
             sender = asyncio.create_task(run_delivery(engine, settings.notices, stop, metrics))
             running.push_async_callback(_wait_for, sender)
@@ -148,8 +161,12 @@ def _watch_rules(
     settings: Settings,
     stop: asyncio.Event,
     running: contextlib.AsyncExitStack,
+    processes: WorkerProcesses | None = None,
 ) -> None:
-    """Reload the rules when the file changes or on SIGHUP; a bad file keeps the last good rules."""
+    """Reload the rules when the file changes or on SIGHUP; a bad file keeps the last good rules.
+
+    Worker processes watch the file too; a SIGHUP is passed on to them.
+    """
     watcher = RulesWatcher(policy, settings.rules.path, settings.data_dir)
     stopped = threading.Event()
     thread = threading.Thread(
@@ -157,7 +174,7 @@ def _watch_rules(
     )
     thread.start()
     with contextlib.suppress(RuntimeError, ValueError):  # signals belong to the main thread
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.request_check)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _on_sighup, watcher, processes)
 
     def stop_watching() -> None:
         stopped.set()
@@ -165,6 +182,12 @@ def _watch_rules(
         thread.join(5)
 
     running.callback(stop_watching)
+
+
+def _on_sighup(watcher: RulesWatcher, processes: WorkerProcesses | None) -> None:
+    watcher.request_check()
+    if processes is not None:
+        processes.request_rules_check()
 
 
 def _address(server: asyncio.Server) -> Address:
@@ -190,6 +213,20 @@ async def _work(worker: ReportWorker, wake: asyncio.Event, stop: asyncio.Event) 
             log.exception("worker: could not process reports; retrying")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_first(wake, stop), timeout=IDLE_POLL_SECONDS)
+
+
+async def _forward_wakes(wake: asyncio.Event, processes: WorkerProcesses) -> None:
+    """Wake the worker processes once for however many reports were stored meanwhile."""
+    while True:
+        await wake.wait()
+        wake.clear()
+        processes.wake()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -8,12 +8,7 @@ flight when the server died); those that had in fact been stored are deduplicate
 
 from __future__ import annotations
 
-import os
-import signal
 import smtplib
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
-from tests.conftest import FIXTURES, crlf
+from tests.conftest import crlf
 from tests.support.reports import numbered_report
+from tests.support.service_process import ServiceProcess
 
 from abusedesk.pipeline.claims import pending_count
 from abusedesk.store.engine import create_database_engine
@@ -33,63 +29,9 @@ CLIENTS = 8
 KILL_AFTER = 600
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    def __init__(self, database_url: str, tmp_path: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("ABUSEDESK_")},
-            "ABUSEDESK_DATABASE_URL": database_url,
-            "ABUSEDESK_DATA_DIR": str(tmp_path / "data"),
-            "ABUSEDESK_SMTP__PORT": str(self.port),
-            "ABUSEDESK_WEB__ENABLED": "false",
-            "ABUSEDESK_LOG_LEVEL": "WARNING",
-            "ABUSEDESK_SMTP__MAX_MESSAGES_PER_PEER_PER_MINUTE": "10000000",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "abusedesk",
-                "--config",
-                str(FIXTURES / "abusedesk.toml"),
-                "serve",
-            ],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("abusedesk serve did not start")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
-
-
 @pytest.mark.slow
 def test_kill_9_mid_stream_loses_nothing_and_counts_once(database_url: str, tmp_path: Path) -> None:
-    server = Server(database_url, tmp_path)
+    server = ServiceProcess(database_url, tmp_path)
     server.start()
     acked: dict[int, int] = {}  # report number -> the report id from its 250
     unacked: list[int] = list(range(REPORTS))

@@ -63,3 +63,32 @@ def test_failed_commit_fails_its_waiters_and_the_next_batch_succeeds() -> None:
         await committer.stop()
 
     asyncio.run(main())
+
+
+def test_stopping_finishes_the_batch_being_written_and_refuses_the_rest() -> None:
+    writing = threading.Event()
+    release = threading.Event()
+
+    def slow_store(reports: Sequence[IncomingReport]) -> list[int]:
+        writing.set()
+        release.wait(5)
+        return [int(r.raw.split()[1]) for r in reports]
+
+    async def main() -> list[object]:
+        committer = GroupCommitter(slow_store)
+        committer.start()
+        first = asyncio.create_task(committer.store(report(1)))
+        await asyncio.to_thread(writing.wait, 5)  # report 1 is being written
+        queued = [asyncio.create_task(committer.store(report(n))) for n in (2, 3)]
+        await asyncio.sleep(0.05)
+        stopping = asyncio.create_task(committer.stop())
+        await asyncio.sleep(0.05)
+        release.set()
+        await stopping
+        with pytest.raises(StorageError):
+            await committer.store(report(4))  # a stopped committer stores nothing
+        return list(await asyncio.gather(first, *queued, return_exceptions=True))
+
+    first, *queued = asyncio.run(main())
+    assert first == 1
+    assert all(isinstance(outcome, StorageError) for outcome in queued), queued

@@ -16,6 +16,7 @@ from abusedesk.ingest.spool import IncomingReport, store_reports
 from abusedesk.pipeline import worker as worker_module
 from abusedesk.pipeline.claims import claim_pending
 from abusedesk.pipeline.worker import MAX_ATTEMPTS, ReportWorker
+from abusedesk.record.complaints import ComplaintRecorder
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.tables import Complaint, Mailbox, RawReport
 from abusedesk.store.types import ReportSource, utcnow
@@ -177,15 +178,15 @@ def test_recording_failure_quarantines_only_that_report(
         CORPUS / "01-rfc5965-b1-minimal-abuse.eml",
         CORPUS / "03-rfc6591-authfail-dkim-bodyhash.eml",
     )
-    real_record = worker_module.record_report
+    real_record = ComplaintRecorder.record
 
-    def failing_record(session, raw_report, report, outcome, key):  # type: ignore[no-untyped-def]
+    def failing_record(self, raw_report, report, outcome, key):  # type: ignore[no-untyped-def]
         if raw_report.id == first:
-            real_record(session, raw_report, report, outcome, key)  # writes, then fails
+            real_record(self, raw_report, report, outcome, key)  # writes, then fails
             raise RuntimeError("injected failure while recording")
-        return real_record(session, raw_report, report, outcome, key)
+        return real_record(self, raw_report, report, outcome, key)
 
-    monkeypatch.setattr(worker_module, "record_report", failing_record)
+    monkeypatch.setattr(ComplaintRecorder, "record", failing_record)
     write_engine = create_database_engine(
         str(engine.url.render_as_string(hide_password=False)), for_worker=True
     )

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from abusedesk.cli.context import cli_context
+from abusedesk.config import WorkerSettings
 from abusedesk.service import Listening, Roles, run_service
 
 
@@ -30,10 +31,21 @@ def serve_command(
         bool,
         typer.Option("--policy/--no-policy", help="Run the Postfix policy service (enforcement)."),
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=64,
+            help="Worker processes (default: [worker] processes, 1); 0 works in this process.",
+        ),
+    ] = None,
 ) -> None:
     """Run report intake and processing until interrupted (upgrades an empty database first)."""
     context = cli_context(ctx)
     settings = context.settings
+    if workers is not None:
+        settings = settings.model_copy(update={"worker": WorkerSettings(processes=workers)})
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -61,8 +73,10 @@ def serve_command(
             typer.echo(f"abusedesk: Postfix policy service on {host}:{port}")
         if roles.imap and settings.imap.accounts:
             typer.echo(f"abusedesk: polling {len(settings.imap.accounts)} IMAP mailbox(es)")
+        processes = settings.worker.processes
+        running = f"{processes} process(es)" if processes else "running in this process"
         typer.echo(
-            f"abusedesk: worker {'running' if roles.worker else 'off'}; "
+            f"abusedesk: worker {running if roles.worker else 'off'}; "
             f"database {engine.url.render_as_string()}"
         )
 

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -23,7 +22,7 @@ from abusedesk.config import ProviderSettings, SmtpSettings
 from abusedesk.errors import StorageError
 from abusedesk.ingest.group_commit import GroupCommitter
 from abusedesk.ingest.peer_limits import PeerLimits
-from abusedesk.ingest.spool import IncomingReport, store_reports
+from abusedesk.ingest.spool import IncomingReport, ListenerStore
 from abusedesk.ingest.trust import ProviderPeers
 from abusedesk.metrics import Metrics
 from abusedesk.store.types import ReportSource
@@ -166,7 +165,8 @@ async def start_smtp_listener(
     on_stored: Callable[[], None] | None = None,
 ) -> tuple[asyncio.Server, GroupCommitter]:
     """Listen on the configured address in the running loop."""
-    committer = GroupCommitter(partial(store_reports, engine))
+    store = ListenerStore(engine)
+    committer = GroupCommitter(store, close=store.close)
     committer.start()
     limits = PeerLimits(smtp.max_connections_per_peer, smtp.max_messages_per_peer_per_minute)
     handler = ReportIntakeHandler(committer, smtp, providers, limits, metrics, on_stored)

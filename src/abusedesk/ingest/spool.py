@@ -11,14 +11,18 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
 from abusedesk.errors import StorageError
+from abusedesk.ingest.sqlite_spool import ListenerSpool, store_rows
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportSource, ReportStatus, utcnow
+
+_TABLE: Table = RawReport.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,40 @@ def store_reports(engine: Engine, reports: Sequence[IncomingReport]) -> list[int
     """
     if not reports:
         return []
-    rows = [
+    rows = _rows(reports)
+    if engine.dialect.name == "sqlite":
+        return store_rows(engine, _TABLE, rows)
+    statement = insert(RawReport).returning(col(RawReport.id), sort_by_parameter_order=True)
+    try:
+        with engine.begin() as connection:
+            # One multi-row statement and one commit for the whole batch: that single
+            # commit is what makes a batch cheap, and atomic.
+            ids = list(connection.execute(statement, rows).scalars())
+    except DBAPIError as exc:
+        raise StorageError(f"could not store {len(rows)} report(s): {_first_line(exc)}") from exc
+    return [report_id for report_id in ids if report_id is not None]
+
+
+class ListenerStore:
+    """How the SMTP listener stores its batches, from one thread: as `store_reports`
+    does, but on SQLite through a connection of its own (see `sqlite_spool`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sqlite = ListenerSpool(engine, _TABLE) if engine.dialect.name == "sqlite" else None
+
+    def __call__(self, reports: Sequence[IncomingReport]) -> list[int]:
+        if self._sqlite is None or not reports:
+            return store_reports(self._engine, reports)
+        return self._sqlite.store(_rows(reports))
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+
+
+def _rows(reports: Sequence[IncomingReport]) -> list[dict[str, Any]]:
+    return [
         {
             "sha256": hashlib.sha256(report.raw).hexdigest(),
             "raw": report.raw,
@@ -58,15 +95,6 @@ def store_reports(engine: Engine, reports: Sequence[IncomingReport]) -> list[int
         }
         for report in reports
     ]
-    statement = insert(RawReport).returning(col(RawReport.id), sort_by_parameter_order=True)
-    try:
-        with engine.begin() as connection:
-            # One multi-row statement and one commit for the whole batch: that single
-            # commit is what makes a batch cheap, and atomic.
-            ids = list(connection.execute(statement, rows).scalars())
-    except DBAPIError as exc:
-        raise StorageError(f"could not store {len(rows)} report(s): {_first_line(exc)}") from exc
-    return [report_id for report_id in ids if report_id is not None]
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -9,8 +9,9 @@ other; SQLite has one writer at a time, which makes the same statement safe.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, bindparam, func, or_, select, update
 from sqlmodel import col
 
 from abusedesk.store.tables import RawReport
@@ -21,30 +22,45 @@ DEFAULT_LEASE = timedelta(seconds=30)
 enough that reports claimed by a worker that was killed are taken again soon."""
 
 
+def _claim_statement() -> Any:
+    claimable = (
+        select(col(RawReport.id))
+        .where(
+            col(RawReport.status) == ReportStatus.PENDING.value,
+            or_(
+                col(RawReport.claimed_at).is_(None),
+                col(RawReport.claimed_at) < bindparam("stale_before"),
+            ),
+        )
+        .order_by(col(RawReport.id))
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(RawReport)
+        .where(col(RawReport.id).in_(claimable))
+        .values(
+            claimed_at=bindparam("now"),
+            claimed_by=bindparam("worker"),
+            attempts=col(RawReport.attempts) + 1,
+        )
+        .returning(col(RawReport.id))
+    )
+
+
+# Built once: building the statement cost more than running it, for every batch.
+_CLAIM = _claim_statement()
+
+
 def claim_pending(
     engine: Engine, worker: str, limit: int, lease: timedelta = DEFAULT_LEASE
 ) -> list[int]:
     """Claim up to `limit` pending reports (oldest first) for `worker`; return their ids."""
     now = utcnow()
-    claimable = (
-        select(col(RawReport.id))
-        .where(
-            col(RawReport.status) == ReportStatus.PENDING.value,
-            or_(col(RawReport.claimed_at).is_(None), col(RawReport.claimed_at) < now - lease),
-        )
-        .order_by(col(RawReport.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    statement = (
-        update(RawReport)
-        .where(col(RawReport.id).in_(claimable))
-        .values(claimed_at=now, claimed_by=worker, attempts=col(RawReport.attempts) + 1)
-        .returning(col(RawReport.id))
-    )
+    values = {"now": now, "stale_before": now - lease, "worker": worker, "limit": limit}
     with engine.begin() as connection:
-        return sorted(i for i in connection.execute(statement).scalars() if i is not None)
+        return sorted(i for i in connection.execute(_CLAIM, values).scalars() if i is not None)
 
 
 def pending_count(engine: Engine) -> int:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 
@@ -28,7 +30,7 @@ from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
 from abusedesk.pipeline.claims import claim_pending
-from abusedesk.record.complaints import RecordOutcome, record_report
+from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome
 from abusedesk.record.identity import dedupe_key
 from abusedesk.store.directory import CachedDirectory, DatabaseDirectory
 from abusedesk.store.tables import RawReport
@@ -38,6 +40,12 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BATCH = 50
+
+# Built once: for a batch of a few reports, building the statements cost more than
+# running them.
+_ROWS_TO_PREPARE = select(RawReport).where(col(RawReport.id).in_(bindparam("ids", expanding=True)))
+_ROWS_TO_RECORD = _ROWS_TO_PREPARE.options(defer(RawReport.raw))  # type: ignore[arg-type]
+"""The raw bytes were read once already; the write transaction does not need them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,26 @@ class PreparedReport:
     """Why the report must be quarantined instead of recorded."""
 
 
+@dataclass(frozen=True, slots=True)
+class ProcessedReport:
+    """What became of one processed report: what the metrics count."""
+
+    report_id: int
+    status: ReportStatus
+    latency_seconds: float | None
+    """From storing the report to settling it."""
+
+
+ProcessedObserver = Callable[[Sequence[ProcessedReport]], None]
+
+
+def count_processed(metrics: Metrics, processed: Sequence[ProcessedReport]) -> None:
+    for item in processed:
+        metrics.reports_processed.labels(item.status.value).inc()
+        if item.latency_seconds is not None:
+            metrics.processing_latency.observe(item.latency_seconds)
+
+
 @dataclass
 class ReportWorker:
     engine: Engine
@@ -67,28 +95,48 @@ class ReportWorker:
     """How DKIM keys are looked up (None: real DNS)."""
     policy: PolicyEngine | None = None
     """Decides each newly recorded complaint (None: record only)."""
+    on_processed: ProcessedObserver | None = None
+    """Told about every processed batch (a worker process reports to its service)."""
 
-    def run_until_idle(self, batch: int = BATCH) -> int:
-        """Process pending reports until none is left; return how many were processed."""
+    def run_until_idle(
+        self,
+        batch: int = BATCH,
+        keep_going: Callable[[], bool] = lambda: True,
+        linger: float = 0.0,
+    ) -> int:
+        """Process pending reports until none is left (or `keep_going` says stop between
+        batches); return how many were processed.
+
+        After a batch that was not full, wait `linger` seconds before claiming the
+        next: reports that trickle in are then processed a batch at a time rather
+        than one by one, which costs a fraction per report.
+        """
         done = 0
-        while claimed := claim_pending(self.engine, self.name, batch):
+        while keep_going() and (claimed := self._claim(batch)):
             self.process_batch(claimed)
             done += len(claimed)
+            if len(claimed) < batch and linger > 0:
+                time.sleep(linger)
         return done
+
+    def _claim(self, batch: int) -> list[int]:
+        # A claim is a lease: one lost to a power cut only lets the report be claimed
+        # again, so it is written by the engine that does not wait for the disk.
+        return claim_pending(self.write_engine or self.engine, self.name, batch)
 
     def process_batch(self, report_ids: list[int]) -> list[RecordOutcome]:
         prepared = self._prepare_batch(report_ids)
-        with Session(self.write_engine or self.engine) as session:
-            # The raw bytes were read once already; the write transaction does not need them.
-            rows = session.exec(
-                select(RawReport)  # type: ignore[call-overload]
-                .where(col(RawReport.id).in_(report_ids))
-                .options(defer(RawReport.raw))  # type: ignore[arg-type]
-            ).scalars()
-            by_id = {row.id: row for row in rows}
-            outcomes = [self._record(session, by_id.get(item.report_id), item) for item in prepared]
-            session.commit()
+        try:
+            outcomes = self._record_batch(report_ids, prepared, isolated=False)
+        except Exception:
+            # Recording one report failed and the whole transaction was rolled back:
+            # record the batch again, each report in a savepoint of its own, so that
+            # only the one that fails is quarantined. (Savepoints for every report
+            # would cost more than the rare second pass.)
+            log.warning("batch of %d reports: recording failed; again, one by one", len(prepared))
+            outcomes = self._record_batch(report_ids, prepared, isolated=True)
         now = utcnow()
+        processed = []
         for item, outcome in zip(prepared, outcomes, strict=True):
             log.info(
                 "report %s: %s%s",
@@ -96,20 +144,45 @@ class ReportWorker:
                 outcome.status.value,
                 f" ({outcome.reason})" if outcome.reason else "",
             )
-            if self.metrics is not None:
-                self.metrics.reports_processed.labels(outcome.status.value).inc()
-                if item.received_at is not None:
-                    latency = (now - item.received_at).total_seconds()
-                    self.metrics.processing_latency.observe(max(latency, 0.0))
+            latency = None
+            if item.received_at is not None:
+                latency = max((now - item.received_at).total_seconds(), 0.0)
+            processed.append(ProcessedReport(item.report_id, outcome.status, latency))
+        if self.metrics is not None:
+            count_processed(self.metrics, processed)
+        if self.on_processed is not None:
+            self.on_processed(processed)
+        return outcomes
+
+    def _record_batch(
+        self, report_ids: list[int], prepared: list[PreparedReport], *, isolated: bool
+    ) -> list[RecordOutcome]:
+        """Record and decide the batch in one transaction; commit it."""
+        with Session(self.write_engine or self.engine) as session:
+            # The raw bytes were read once already; the write transaction does not need them.
+            rows = session.exec(_ROWS_TO_RECORD, params={"ids": report_ids}).scalars()  # type: ignore[call-overload]
+            by_id = {row.id: row for row in rows}
+            recorder = ComplaintRecorder(
+                session,
+                [item.dedupe_key for item in prepared if item.dedupe_key],
+                [
+                    item.attribution.attribution.mailbox
+                    for item in prepared
+                    if item.attribution and item.attribution.attribution
+                ],
+            )
+            outcomes = [
+                self._record(session, recorder, by_id.get(item.report_id), item, isolated)
+                for item in prepared
+            ]
+            session.commit()
         return outcomes
 
     def _prepare_batch(self, report_ids: list[int]) -> list[PreparedReport]:
         with Session(self.engine) as session:
             found = {
                 row.id: row
-                for row in session.exec(
-                    select(RawReport).where(col(RawReport.id).in_(report_ids))  # type: ignore[call-overload]
-                ).scalars()
+                for row in session.exec(_ROWS_TO_PREPARE, params={"ids": report_ids}).scalars()  # type: ignore[call-overload]
             }
             session.expunge_all()
         directory = CachedDirectory(DatabaseDirectory(self.engine))
@@ -142,29 +215,46 @@ class ReportWorker:
         return dkim_trust(raw_report.raw, self.settings.providers, self.dns_lookup)
 
     def _record(
-        self, session: Session, raw_report: RawReport | None, item: PreparedReport
+        self,
+        session: Session,
+        recorder: ComplaintRecorder,
+        raw_report: RawReport | None,
+        item: PreparedReport,
+        isolated: bool,
     ) -> RecordOutcome:
         if raw_report is None:
             return RecordOutcome(ReportStatus.QUARANTINED, item.failure, None)
         if raw_report.status != ReportStatus.PENDING.value:
             # Its lease ran out and another worker finished it meanwhile.
             return RecordOutcome(ReportStatus(raw_report.status), raw_report.reason, None)
-        if item.failure is None and item.report and item.attribution:
-            try:
-                with session.begin_nested():
-                    if item.trust is not None:
-                        raw_report.trusted, raw_report.trust_reason = item.trust
-                    outcome = record_report(
-                        session, raw_report, item.report, item.attribution, item.dedupe_key
-                    )
-                    if self.policy is not None and outcome.new and outcome.complaint_id:
-                        decide_after_complaint(session, outcome.complaint_id, self.policy)
-                    return outcome
-            except Exception as exc:
-                log.exception("report %s: recording failed", item.report_id)
-                session.refresh(raw_report)
-                return _quarantine(raw_report, _failure(exc))
-        return _quarantine(raw_report, item.failure or "nothing to record")
+        if item.failure is not None or item.report is None or item.attribution is None:
+            return _quarantine(raw_report, item.failure or "nothing to record")
+        assert item.dedupe_key is not None
+        if not isolated:
+            return self._record_and_decide(session, recorder, raw_report, item)
+        try:
+            with session.begin_nested():
+                return self._record_and_decide(session, recorder, raw_report, item)
+        except Exception as exc:
+            log.exception("report %s: recording failed", item.report_id)
+            recorder.forget(item.dedupe_key)
+            session.refresh(raw_report)
+            return _quarantine(raw_report, _failure(exc))
+
+    def _record_and_decide(
+        self,
+        session: Session,
+        recorder: ComplaintRecorder,
+        raw_report: RawReport,
+        item: PreparedReport,
+    ) -> RecordOutcome:
+        assert item.report is not None and item.attribution is not None and item.dedupe_key
+        if item.trust is not None:
+            raw_report.trusted, raw_report.trust_reason = item.trust
+        outcome = recorder.record(raw_report, item.report, item.attribution, item.dedupe_key)
+        if self.policy is not None and outcome.new and outcome.complaint_id:
+            decide_after_complaint(session, outcome.complaint_id, self.policy)
+        return outcome
 
 
 def _failure(exc: Exception) -> str:

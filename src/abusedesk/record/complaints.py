@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from abusedesk.attribute.attribution import AttributionOutcome
@@ -19,6 +20,15 @@ from abusedesk.store.types import ReportStatus, utcnow
 # received the report is not believed: the report's own receipt time is used instead.
 MAX_FUTURE_SKEW = timedelta(hours=1)
 MAX_REPORT_DELAY = timedelta(days=365)
+
+
+# Built once: building them cost more than running them, for every batch.
+_COMPLAINTS_BY_KEY = select(Complaint).where(
+    col(Complaint.dedupe_key).in_(bindparam("keys", expanding=True))
+)
+_MAILBOX_IDS = select(col(Mailbox.address), col(Mailbox.id)).where(
+    col(Mailbox.address).in_(bindparam("addresses", expanding=True))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,64 +63,107 @@ def record_report(
     report with the same dedupe key is a duplicate and records nothing. `key` is
     the report's `dedupe_key`, when the caller has it already.
     """
-    assert raw_report.id is not None
     key = key or dedupe_key(report, raw_report.raw)
-    existing = session.exec(
-        select(Complaint).where(col(Complaint.dedupe_key) == key)  # type: ignore[call-overload]
-    ).scalar_one_or_none()
-    if existing is not None and existing.raw_report_id != raw_report.id:
-        reason = f"duplicate of report {existing.raw_report_id}; counted once"
-        _settle(raw_report, ReportStatus.PROCESSED, reason)
-        return RecordOutcome(ReportStatus.PROCESSED, reason, existing.id)
-    if report.kind is ReportKind.NOT_A_REPORT:
-        reason = "not a feedback report: " + ("; ".join(report.problems) or "no report part found")
-        _settle(raw_report, ReportStatus.QUARANTINED, reason)
-        return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
-
-    values = _complaint_values(session, raw_report, report, outcome)
-    if existing is None:
-        complaint = Complaint(raw_report_id=raw_report.id, dedupe_key=key, **values)
-    else:
-        complaint = existing.sqlmodel_update(values)
-    session.add(complaint)
-    session.flush()
-    status, note = _status(report, outcome)
-    _settle(raw_report, status, note)
-    return RecordOutcome(status, note, complaint.id, new=existing is None)
+    address = outcome.attribution.mailbox if outcome.attribution else None
+    return ComplaintRecorder(session, [key], [address] if address else []).record(
+        raw_report, report, outcome, key
+    )
 
 
-def _complaint_values(
-    session: Session, raw_report: RawReport, report: Report, outcome: AttributionOutcome
-) -> dict[str, Any]:
-    original = report.original
-    attribution = outcome.attribution
-    return {
-        "kind": report.kind.value,
-        "format": report.format.value,
-        "feedback_type": report.feedback_type,
-        "reporter": report.reporter,
-        "trusted": raw_report.trusted,
-        "occurred_at": complaint_time(report, raw_report.received_at),
-        "source_ip": report.source_ip,
-        "original_message_id": original.message_id if original else None,
-        "original_from": original.from_address if original else None,
-        "original_mail_from": original.mail_from if original else None,
-        "original_subject": original.subject if original else None,
-        "original_excerpt": original.body_excerpt if original else None,
-        "mailbox_id": _mailbox_id(session, attribution.mailbox) if attribution else None,
-        "attribution_method": attribution.method.value if attribution else None,
-        "attribution_evidence": attribution.evidence if attribution else None,
-        "attribution_confidence": attribution.confidence.value if attribution else None,
-        "queue_id": attribution.queue_id if attribution else None,
-        "unattributed_reason": outcome.reason if attribution is None else None,
-        "problems": list(report.problems),
-    }
+class ComplaintRecorder:
+    """Records the reports of one batch in one session, as `record_report` does for one.
 
+    What the batch needs from the database (complaints already recorded under its
+    dedupe keys, the ids of its mailboxes) is read in one query each, not one a report.
+    """
 
-def _mailbox_id(session: Session, address: str) -> int | None:
-    return session.exec(
-        select(Mailbox.id).where(col(Mailbox.address) == address.lower())  # type: ignore[call-overload]
-    ).scalar_one_or_none()
+    def __init__(self, session: Session, keys: Iterable[str], addresses: Iterable[str]) -> None:
+        self._session = session
+        wanted = set(keys)
+        self._complaints: dict[str, Complaint | None] = dict.fromkeys(wanted)
+        if wanted:
+            found = session.exec(_COMPLAINTS_BY_KEY, params={"keys": list(wanted)}).scalars()  # type: ignore[call-overload]
+            self._complaints.update((complaint.dedupe_key, complaint) for complaint in found)
+        lowered = {address.lower() for address in addresses}
+        self._mailbox_ids: dict[str, int | None] = dict.fromkeys(lowered)
+        if lowered:
+            rows = session.exec(_MAILBOX_IDS, params={"addresses": list(lowered)}).all()  # type: ignore[call-overload]
+            self._mailbox_ids.update((address, mailbox_id) for address, mailbox_id in rows)
+
+    def forget(self, key: str) -> None:
+        """What was recorded under `key` was rolled back: look it up again next time."""
+        self._complaints.pop(key, None)
+
+    def record(
+        self, raw_report: RawReport, report: Report, outcome: AttributionOutcome, key: str
+    ) -> RecordOutcome:
+        """Record one report of the batch; see `record_report`."""
+        assert raw_report.id is not None
+        existing = self._complaint(key)
+        if existing is not None and existing.raw_report_id != raw_report.id:
+            reason = f"duplicate of report {existing.raw_report_id}; counted once"
+            _settle(raw_report, ReportStatus.PROCESSED, reason)
+            return RecordOutcome(ReportStatus.PROCESSED, reason, existing.id)
+        if report.kind is ReportKind.NOT_A_REPORT:
+            reason = "not a feedback report: " + (
+                "; ".join(report.problems) or "no report part found"
+            )
+            _settle(raw_report, ReportStatus.QUARANTINED, reason)
+            return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
+
+        values = self._complaint_values(raw_report, report, outcome)
+        if existing is None:
+            complaint = Complaint(raw_report_id=raw_report.id, dedupe_key=key, **values)
+        else:
+            complaint = existing.sqlmodel_update(values)
+        self._session.add(complaint)
+        self._session.flush()
+        self._complaints[key] = complaint
+        status, note = _status(report, outcome)
+        _settle(raw_report, status, note)
+        return RecordOutcome(status, note, complaint.id, new=existing is None)
+
+    def _complaint(self, key: str) -> Complaint | None:
+        if key not in self._complaints:
+            self._complaints[key] = self._session.exec(
+                select(Complaint).where(col(Complaint.dedupe_key) == key)  # type: ignore[call-overload]
+            ).scalar_one_or_none()
+        return self._complaints[key]
+
+    def _mailbox_id(self, address: str) -> int | None:
+        address = address.lower()
+        if address not in self._mailbox_ids:
+            self._mailbox_ids[address] = self._session.exec(
+                select(Mailbox.id).where(col(Mailbox.address) == address)  # type: ignore[call-overload]
+            ).scalar_one_or_none()
+        return self._mailbox_ids[address]
+
+    def _complaint_values(
+        self, raw_report: RawReport, report: Report, outcome: AttributionOutcome
+    ) -> dict[str, Any]:
+        original = report.original
+        attribution = outcome.attribution
+        return {
+            "kind": report.kind.value,
+            "format": report.format.value,
+            "feedback_type": report.feedback_type,
+            "reporter": report.reporter,
+            "trusted": raw_report.trusted,
+            "occurred_at": complaint_time(report, raw_report.received_at),
+            "source_ip": report.source_ip,
+            "original_message_id": original.message_id if original else None,
+            "original_from": original.from_address if original else None,
+            "original_mail_from": original.mail_from if original else None,
+            "original_subject": original.subject if original else None,
+            "original_excerpt": original.body_excerpt if original else None,
+            "mailbox_id": self._mailbox_id(attribution.mailbox) if attribution else None,
+            "attribution_method": attribution.method.value if attribution else None,
+            "attribution_evidence": attribution.evidence if attribution else None,
+            "attribution_confidence": attribution.confidence.value if attribution else None,
+            "queue_id": attribution.queue_id if attribution else None,
+            "unattributed_reason": outcome.reason if attribution is None else None,
+            "problems": list(report.problems),
+        }
 
 
 def _status(report: Report, outcome: AttributionOutcome) -> tuple[ReportStatus, str | None]:
