@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SCHEMA_LOCK = 0x61627573  # the advisory lock that migrating nodes queue on ("abus")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -21,8 +24,27 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema up to `revision` (idempotent), one node at a time."""
+    with schema_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock for migrations, so that nodes starting together on
+    an empty database migrate it one after the other (the later ones find nothing left to
+    do) instead of all creating the same tables. SQLite's write lock does this by itself."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+            connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
