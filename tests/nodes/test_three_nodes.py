@@ -247,8 +247,8 @@ def test_three_nodes_match_one_node_through_two_kills(
     # Not vacuous: two mailboxes of every domain went over the limit; young domains escalated.
     assert len(several.suspensions) == 2 * DOMAINS
     assert all(len(s) == 1 and len(s[0][1]) == 6 for s in several.suspensions.values())
-    assert {e[2] for e in several.escalations} == {
-        f"d{d}.example" for d in range(0, DOMAINS, YOUNG_EVERY)
+    assert Counter(e[2] for e in several.escalations) == {  # once each: none opened twice
+        f"d{d}.example": 1 for d in range(0, DOMAINS, YOUNG_EVERY)
     }
 
     single_started = time.monotonic()
