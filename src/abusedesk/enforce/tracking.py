@@ -176,17 +176,31 @@ class SendStateTracker:
         conninfo = url.render_as_string(hide_password=False)
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as listener:
             await listener.execute(f"LISTEN {CHANNEL}")
-            while not stop.is_set():
-                # Listening first, then catching up, so that no change falls in between.
-                await self.catch_up()
-                await self._maybe_prune()
-                async for _notification in listener.notifies(
-                    timeout=LISTEN_TIMEOUT_SECONDS, stop_after=1
-                ):
-                    pass
+            stopping = asyncio.ensure_future(stop.wait())
+            try:
+                while not stop.is_set():
+                    # Listening first, then catching up, so that no change falls in between.
+                    await self.catch_up()
+                    await self._maybe_prune()
+                    notified = asyncio.ensure_future(_next_notification(listener))
+                    await asyncio.wait({notified, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not notified.done():  # stopping: the connection is closed right after
+                        notified.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
+                            await notified
+                    else:
+                        notified.result()  # a lost connection surfaces here
+            finally:
+                stopping.cancel()
 
     async def _maybe_prune(self) -> None:
         if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:
             return
         self._last_prune = time.monotonic()
         await asyncio.to_thread(prune_changes, self._engine)
+
+
+async def _next_notification(listener: psycopg.AsyncConnection[object]) -> None:
+    """Return at the next notification, or after LISTEN_TIMEOUT_SECONDS in case one was missed."""
+    async for _notification in listener.notifies(timeout=LISTEN_TIMEOUT_SECONDS, stop_after=1):
+        pass
