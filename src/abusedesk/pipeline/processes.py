@@ -126,8 +126,11 @@ class WorkerProcesses:
 
     async def _supervise(self) -> None:
         retries = RESTART_BACKOFF.retries()
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(IDLE_POLL_SECONDS)
+            if all(child.process.is_alive() for child in self._children):
+                retries.reset()
             for index, child in enumerate(self._children):
                 if child.process.is_alive() or self._stop.is_set():
                     continue
@@ -139,6 +142,7 @@ class WorkerProcesses:
                     delay,
                 )
                 await asyncio.sleep(delay)
+                loop.remove_reader(child.results.fileno())
                 child.results.close()
                 child.process.close()
                 if not self._stop.is_set():

@@ -129,12 +129,14 @@ class ReportWorker:
         prepared = self._prepare_batch(report_ids)
         try:
             outcomes = self._record_batch(report_ids, prepared, isolated=False)
-        except Exception:
+        except Exception as exc:
             # Recording one report failed and the whole transaction was rolled back:
             # record the batch again, each report in a savepoint of its own, so that
             # only the one that fails is quarantined. (Savepoints for every report
             # would cost more than the rare second pass.)
-            log.warning("batch of %d reports: recording failed; again, one by one", len(prepared))
+            log.warning(
+                "batch of %d reports: recording failed (%s); again, one by one", len(prepared), exc
+            )
             outcomes = self._record_batch(report_ids, prepared, isolated=True)
         now = utcnow()
         processed = []
