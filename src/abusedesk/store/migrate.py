@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SCHEMA_LOCK = 0x61627573  # the advisory lock that migrating nodes queue on ("abus")
@@ -43,8 +45,11 @@ def schema_lock(engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
-            connection.commit()
+            # A connection that was lost took the lock with it: nothing left to release,
+            # and its error must not hide the migration's own.
+            with contextlib.suppress(OperationalError):
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+                connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
