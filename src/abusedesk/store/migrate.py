@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +36,13 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
 def schema_lock(engine: Engine) -> Iterator[None]:
     """Hold PostgreSQL's advisory lock for migrations, so that nodes starting together on
     an empty database migrate it one after the other (the later ones find nothing left to
-    do) instead of all creating the same tables. SQLite's write lock does this by itself."""
+    do) instead of all creating the same tables. On SQLite, an exclusive `flock` on the
+    database file does the same for processes on its machine (SQLite's own locks are
+    POSIX record locks, which a `flock` does not touch)."""
+    if engine.dialect.name == "sqlite":
+        with _sqlite_file_lock(engine):
+            yield
+        return
     if engine.dialect.name != "postgresql":
         yield
         return
@@ -59,3 +66,19 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with engine.connect():
+        pass  # creates the file of a new database
+    with open(database, "rb") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
