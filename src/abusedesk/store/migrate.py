@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,8 +38,7 @@ def schema_lock(engine: Engine) -> Iterator[None]:
     """Hold PostgreSQL's advisory lock for migrations, so that nodes starting together on
     an empty database migrate it one after the other (the later ones find nothing left to
     do) instead of all creating the same tables. On SQLite, an exclusive `flock` on the
-    database file does the same for processes on its machine (SQLite's own locks are
-    POSIX record locks, which a `flock` does not touch)."""
+    database's folder does the same for the processes of its machine."""
     if engine.dialect.name == "sqlite":
         with _sqlite_file_lock(engine):
             yield
@@ -74,11 +74,11 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:" or database.startswith("file:"):
         yield
         return
-    with engine.connect():
-        pass  # creates the file of a new database
-    with open(database, "rb") as file:
-        fcntl.flock(file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
+    # The folder, not the database file: closing any descriptor of the database file
+    # would drop the POSIX locks that SQLite holds on it in this process.
+    folder = os.open(os.path.dirname(os.path.abspath(database)), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the flock
