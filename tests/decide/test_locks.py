@@ -51,3 +51,15 @@ def test_a_decision_outside_a_batch_locks_the_domain_too(postgres_directory: Eng
         assert blocked(postgres_directory, ["bob@shop.example"], [])
         lifting.rollback()
     assert not blocked(postgres_directory, ["bob@shop.example"], [])
+
+
+def test_a_later_transaction_of_the_same_session_locks_again(postgres_directory: Engine) -> None:
+    alice = mailbox_id(postgres_directory, "alice@shop.example")
+    with Session(postgres_directory) as session:
+        lock_batch(session, ["alice@shop.example"], [])
+        lock_mailbox(session, alice)  # held by the batch already
+        session.commit()
+        assert not blocked(postgres_directory, ["bob@shop.example"], [])
+        lock_mailbox(session, alice)  # a new transaction: the batch's locks are gone
+        assert blocked(postgres_directory, ["bob@shop.example"], [])
+        session.rollback()

@@ -25,6 +25,7 @@ from sqlmodel import Session, col
 
 from abusedesk.store.tables import Company, Domain, Mailbox
 
+_HELD = "abusedesk.locked_mailboxes"
 _LOCK_KEYS = text(
     "SELECT count(pg_advisory_xact_lock(id)) FROM unnest(CAST(:ids AS bigint[])) AS ids(id)"
 )
@@ -66,14 +67,31 @@ def lock_batch(session: Session, addresses: Iterable[str], dedupe_keys: Iterable
     if wanted:
         rows = session.execute(_MAILBOXES_BY_ADDRESS, {"addresses": wanted}).all()
         _lock_owners(session, {int(domain) for _, domain in rows})
+        _held(session).update(int(mailbox) for mailbox, _ in rows)
 
 
 def lock_mailbox(session: Session, mailbox_id: int) -> None:
     """Lock one mailbox, its domain and its company (for one decision outside a batch)."""
-    if not _needs_locks(session):
+    if not _needs_locks(session) or mailbox_id in _held(session):
         return
     rows = session.execute(_MAILBOXES_BY_ID, {"ids": [mailbox_id]}).all()
     _lock_owners(session, {int(domain) for _, domain in rows})
+
+
+def _held(session: Session) -> set[int]:
+    """The mailboxes (with their domains and companies) that `lock_batch` locked in the
+    session's current transaction: a decision in the batch need not lock them again.
+
+    Only the batch's locks are remembered: taken first in the outermost transaction, no
+    savepoint's rollback can release them, and they last until that transaction ends.
+    """
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_HELD] = held
+    mailboxes: set[int] = held[1]
+    return mailboxes
 
 
 def _lock_owners(session: Session, domain_ids: set[int]) -> None:
