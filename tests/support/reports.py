@@ -8,9 +8,12 @@ from email.utils import format_datetime
 BASE_TIME = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
-def numbered_report(number: int, sender: str = "alice@shop.example") -> bytes:
-    """A Yahoo-style abuse report about message `number`, sent by `sender` through relay1."""
-    when = BASE_TIME + timedelta(seconds=number)
+def numbered_report(
+    number: int, sender: str = "alice@shop.example", at: datetime | None = None
+) -> bytes:
+    """A Yahoo-style abuse report about message `number`, sent by `sender` through relay1
+    (at `at`, else `number` seconds after `BASE_TIME`)."""
+    when = at or BASE_TIME + timedelta(seconds=number)
     date = format_datetime(when)
     return f"""\
 From: feedback@arf.mail.yahoo.example

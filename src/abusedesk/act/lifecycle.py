@@ -14,9 +14,10 @@ from sqlmodel import Session
 from abusedesk.access.audit import AuditAction, record_audit
 from abusedesk.access.scope import Actor, mailbox_in_scope
 from abusedesk.act.suspend import active_suspension
-from abusedesk.decide.decide import decide_event, lock_mailbox
+from abusedesk.decide.decide import decide_event
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.events import lift_event
+from abusedesk.decide.locks import lock_mailbox
 from abusedesk.errors import RefusedError, UsageError
 from abusedesk.store.tables import Mailbox, Suspension
 from abusedesk.store.types import LiftOutcome, utcnow

@@ -9,24 +9,34 @@ from typing import Annotated
 import typer
 
 from abusedesk.cli.context import cli_context
+from abusedesk.cli.roles import RoleFlags, choose_roles
 from abusedesk.config import WorkerSettings
-from abusedesk.service import Listening, Roles, run_service
+from abusedesk.service import Listening, run_service
 
 
 def serve_command(
     ctx: typer.Context,
+    intake: Annotated[
+        bool | None,
+        typer.Option("--intake/--no-intake", help="Report intake: SMTP and IMAP together."),
+    ] = None,
     smtp: Annotated[
-        bool, typer.Option("--smtp/--no-smtp", help="Run the SMTP report intake.")
-    ] = True,
-    worker: Annotated[
-        bool, typer.Option("--worker/--no-worker", help="Run the processing worker.")
-    ] = True,
-    web: Annotated[
-        bool, typer.Option("--web/--no-web", help="Serve metrics (and later the console).")
-    ] = True,
+        bool | None, typer.Option("--smtp/--no-smtp", help="Run the SMTP report intake.")
+    ] = None,
     imap: Annotated[
-        bool, typer.Option("--imap/--no-imap", help="Poll the configured IMAP mailboxes.")
-    ] = True,
+        bool | None, typer.Option("--imap/--no-imap", help="Poll the configured IMAP mailboxes.")
+    ] = None,
+    worker: Annotated[
+        bool | None, typer.Option("--worker/--no-worker", help="Run the processing worker.")
+    ] = None,
+    policy: Annotated[
+        bool | None,
+        typer.Option("--policy/--no-policy", help="Run the Postfix policy service (enforcement)."),
+    ] = None,
+    web: Annotated[
+        bool | None,
+        typer.Option("--web/--no-web", help="Serve the console, the APIs and metrics."),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -36,29 +46,23 @@ def serve_command(
             help="Worker processes (default: [worker] processes, 1); 0 works in this process.",
         ),
     ] = None,
-    policy: Annotated[
-        bool,
-        typer.Option("--policy/--no-policy", help="Run the Postfix policy service (enforcement)."),
-    ] = True,
 ) -> None:
-    """Run report intake and processing until interrupted (upgrades an empty database first)."""
+    """Run report intake and processing until interrupted (upgrades an empty database first).
+
+    Naming roles runs only those (`--intake --worker`); naming none runs all of them.
+    """
     context = cli_context(ctx)
     settings = context.settings
     if workers is not None:
         settings = settings.model_copy(update={"worker": WorkerSettings(processes=workers)})
+    flags = RoleFlags(intake=intake, smtp=smtp, imap=imap, worker=worker, policy=policy, web=web)
+    roles = choose_roles(flags, settings)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # aiosmtpd logs every SMTP command at INFO; our own log line per report is enough.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     engine = context.engine
-    roles = Roles(
-        smtp=smtp and settings.smtp.enabled,
-        worker=worker,
-        web=web and settings.web.enabled,
-        imap=imap,
-        policy=policy and settings.policy.enabled,
-    )
 
     def announce(listening: Listening) -> None:
         if listening.smtp:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from abusedesk.act.executor import ActionContext, execute_intents
 from abusedesk.decide.counters import SqlCounters
@@ -24,9 +23,10 @@ from abusedesk.decide.events import (
     load_subject,
     resolve_params,
 )
+from abusedesk.decide.locks import lock_mailbox
 from abusedesk.decide.model import RuleSet, Volume
 from abusedesk.errors import NotFoundError
-from abusedesk.store.tables import Complaint, Decision, Mailbox
+from abusedesk.store.tables import Complaint, Decision
 
 # A suspension raises an event that may escalate, never suspend again (one is active):
 # two levels are all a cascade can use; the bound guards against a rules loop.
@@ -62,17 +62,6 @@ def decide_event(
         if depth + 1 < MAX_CASCADE:
             decisions += decide_event(session, engine, follow_up, depth + 1)
     return decisions
-
-
-def lock_mailbox(session: Session, mailbox_id: int) -> None:
-    """Decide one mailbox's events one at a time, across workers and nodes.
-
-    Without the lock two workers on PostgreSQL could each record a complaint, each
-    count the other's as not yet committed, and both stay under the limit that
-    their complaints together crossed. (SQLite's worker transactions hold the
-    database's write lock already.)
-    """
-    session.execute(select(col(Mailbox.id)).where(col(Mailbox.id) == mailbox_id).with_for_update())
 
 
 def _decide_on_current_rules(

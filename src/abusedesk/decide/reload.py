@@ -23,6 +23,9 @@ from abusedesk.store.types import utcnow
 log = logging.getLogger(__name__)
 
 STATUS_FILE = "rules-status.json"
+POLL_SECONDS = 0.5
+"""How often the file is read and hashed (cheap): nodes that share one rules file, or get
+the same one from configuration management, each run a change within a second."""
 
 
 @dataclass
@@ -91,7 +94,7 @@ class RulesWatcher:
         """SIGHUP asks for a check now (main thread only, as Python requires)."""
         signal.signal(signal.SIGHUP, lambda _signum, _frame: self._wake.set())
 
-    def run(self, stop: threading.Event, interval: float = 2.0) -> None:
+    def run(self, stop: threading.Event, interval: float = POLL_SECONDS) -> None:
         """Poll until `stop` is set; a SIGHUP cuts the wait short."""
         while not stop.is_set():
             self._wake.wait(interval)

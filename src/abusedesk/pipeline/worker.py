@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 from abusedesk.attribute import AttributionOutcome, MailboxDirectory, attribute_report
 from abusedesk.config import Settings
 from abusedesk.decide import PolicyEngine, decide_after_complaint
+from abusedesk.decide.locks import lock_batch
 from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
@@ -160,19 +161,20 @@ class ReportWorker:
         self, report_ids: list[int], prepared: list[PreparedReport], *, isolated: bool
     ) -> list[RecordOutcome]:
         """Record and decide the batch in one transaction; commit it."""
+        keys = [item.dedupe_key for item in prepared if item.dedupe_key]
+        addresses = [
+            item.attribution.attribution.mailbox
+            for item in prepared
+            if item.attribution and item.attribution.attribution
+        ]
         with Session(self.write_engine or self.engine) as session:
+            # Locks first, so that what is read next includes what a worker that held
+            # them committed (decide/locks.py).
+            lock_batch(session, addresses, keys)
             # The raw bytes were read once already; the write transaction does not need them.
             rows = session.exec(_ROWS_TO_RECORD, params={"ids": report_ids}).scalars()  # type: ignore[call-overload]
             by_id = {row.id: row for row in rows}
-            recorder = ComplaintRecorder(
-                session,
-                [item.dedupe_key for item in prepared if item.dedupe_key],
-                [
-                    item.attribution.attribution.mailbox
-                    for item in prepared
-                    if item.attribution and item.attribution.attribution
-                ],
-            )
+            recorder = ComplaintRecorder(session, keys, addresses)
             outcomes = [
                 self._record(session, recorder, by_id.get(item.report_id), item, isolated)
                 for item in prepared

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SCHEMA_LOCK = 0x61627573  # the advisory lock that migrating nodes queue on ("abus")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -21,8 +28,35 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema up to `revision` (idempotent), one node at a time."""
+    with schema_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock for migrations, so that nodes starting together on
+    an empty database migrate it one after the other (the later ones find nothing left to
+    do) instead of all creating the same tables. On SQLite, an exclusive `flock` on the
+    database's folder does the same for the processes of its machine."""
+    if engine.dialect.name == "sqlite":
+        with _sqlite_file_lock(engine):
+            yield
+        return
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+        connection.commit()
+        try:
+            yield
+        finally:
+            # A connection that was lost took the lock with it: nothing left to release,
+            # and its error must not hide the migration's own.
+            with contextlib.suppress(OperationalError):
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+                connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -32,3 +66,19 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    # The folder, not the database file: closing any descriptor of the database file
+    # would drop the POSIX locks that SQLite holds on it in this process.
+    folder = os.open(os.path.dirname(os.path.abspath(database)), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the flock

@@ -17,8 +17,9 @@ from sqlmodel import col
 from abusedesk.access.audit import record_audit
 from abusedesk.access.scope import mailbox_in_scope
 from abusedesk.act.suspend import soft_suspend
-from abusedesk.decide.decide import decide_event, lock_mailbox
+from abusedesk.decide.decide import decide_event
 from abusedesk.decide.events import suspension_event
+from abusedesk.decide.locks import lock_mailbox
 from abusedesk.errors import NotFoundError, RefusedError, UsageError
 from abusedesk.store.tables import Complaint, Decision, Escalation, Mailbox, Suspension
 from abusedesk.store.types import EscalationStatus, utcnow
