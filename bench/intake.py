@@ -21,6 +21,15 @@ Exit status: 0 when both targets are met, 1 when one is missed, 2 when the
 benchmark could not measure (a server did not start, reports were refused).
 
     python bench/intake.py [--reports 3000] [--clients 8] [--runs 3] [--workers N]
+
+Soak mode, `--duration SECONDS` (e.g. 600): runs only (c), continuously for that
+long with fresh distinct reports, and prints the memory (VmRSS of the server
+and its workers, summed) after a warm-up of the first 10% of the time and at
+the end, and the growth per 100,000 reports processed; target under 5% (exit
+1 when missed). Memory is measured, not disk: the SQLite file grows as in
+production. Details in bench/soak.py.
+
+    python bench/intake.py --duration 600 [--clients 8] [--workers N]
 """
 
 from __future__ import annotations
@@ -139,8 +148,8 @@ def drive(port: int, messages: list[bytes], clients: int) -> float:
     return elapsed
 
 
-def process_tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by `pid` and its live descendants (the worker processes)."""
+def tree_pids(pid: int) -> list[int]:
+    """`pid` and its live descendants (the worker processes)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -149,15 +158,24 @@ def process_tree_cpu(pid: int) -> float:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry))
-    total, stack = 0.0, [pid]
+    found: list[int] = []
+    stack = [pid]
     while stack:
         current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by `pid` and its live descendants (the worker processes)."""
+    total = 0.0
+    for member in tree_pids(pid):
         try:
-            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        stack.extend(children.get(current, []))
     return total
 
 
@@ -270,11 +288,18 @@ def main() -> int:
     parser.add_argument(
         "--workers", type=int, help="worker processes for (c) (default: the product's)"
     )
+    parser.add_argument(
+        "--duration", type=float, help="soak mode: run (c) this many seconds, report memory growth"
+    )
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
         return 0
+    if args.duration is not None:
+        from soak import soak  # bench/ is on the path: this file runs as a script
+
+        return soak(args.duration, args.clients, args.workers)
     try:
         messages = corpus_messages(args.reports + 1)
         warm_up = messages.pop()  # sent to each server before it is measured
