@@ -27,7 +27,7 @@ long with fresh distinct reports, and prints the memory (VmRSS of the server
 and its workers, summed) after a warm-up of the first 10% of the time and at
 the end, and the growth per 100,000 reports processed; target under 5% (exit
 1 when missed). Memory is measured, not disk: the SQLite file grows as in
-production. Details in bench/soak.py.
+production. Details in bench/_soak.py.
 
     python bench/intake.py --duration 600 [--clients 8] [--workers N]
 """
@@ -297,7 +297,7 @@ def main() -> int:
         serve_baseline(args.serve_baseline)
         return 0
     if args.duration is not None:
-        from soak import soak  # bench/ is on the path: this file runs as a script
+        from _soak import soak  # bench/ is on the path: this file runs as a script
 
         return soak(args.duration, args.clients, args.workers)
     try:
