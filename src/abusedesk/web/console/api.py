@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from abusedesk.access.scope import mailbox_in_scope, mailbox_scope
+from abusedesk.access.scope import escalation_scope, mailbox_in_scope, mailbox_scope
 from abusedesk.act.lifecycle import delete_mailbox, lift_suspension
 from abusedesk.act.suspend import active_suspension
 from abusedesk.store.tables import Company, Complaint, Domain, Escalation, Mailbox, Suspension
@@ -20,7 +20,7 @@ from abusedesk.web.console.complaint_pages import ComplaintFilter, complaint_pag
 from abusedesk.web.console.endpoint import Call, Json
 from abusedesk.web.console.forms import Paging
 from abusedesk.web.console.mailboxes import mailbox_json
-from abusedesk.web.console.visible import escalation_scope, suspension_in_scope
+from abusedesk.web.console.visible import suspension_in_scope
 
 
 def list_suspensions(call: Call) -> Json:

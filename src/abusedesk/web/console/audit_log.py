@@ -13,11 +13,16 @@ from sqlalchemy import ColumnElement, String, and_, cast, or_, select, true
 from sqlmodel import col
 
 from abusedesk.access import Role
-from abusedesk.access.scope import Actor, mailbox_scope
+from abusedesk.access.scope import (
+    Actor,
+    company_scope,
+    domain_scope,
+    escalation_scope,
+    mailbox_scope,
+)
 from abusedesk.store.tables import AuditEntry, Company, Domain, Escalation, Mailbox
 from abusedesk.web.console.endpoint import Call, Page
 from abusedesk.web.console.forms import Paging
-from abusedesk.web.console.visible import company_scope, domain_scope, escalation_scope
 
 FILTERS = ("actor", "action", "target")
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from abusedesk.access.audit import record_audit
-from abusedesk.access.scope import mailbox_in_scope
+from abusedesk.access.scope import escalation_scope, mailbox_in_scope
 from abusedesk.act.suspend import soft_suspend
 from abusedesk.decide.decide import decide_event, lock_mailbox
 from abusedesk.decide.events import suspension_event
@@ -24,7 +24,7 @@ from abusedesk.store.tables import Complaint, Decision, Escalation, Mailbox, Sus
 from abusedesk.store.types import EscalationStatus, utcnow
 from abusedesk.web.console.endpoint import Call, Page, Redirect
 from abusedesk.web.console.forms import Paging, act, field
-from abusedesk.web.console.visible import escalation_in_scope, escalation_scope
+from abusedesk.web.console.visible import escalation_in_scope
 
 STATUSES = [s.value for s in EscalationStatus]
 
