@@ -14,9 +14,9 @@ from abusedesk.access.scope import (
     company_scope,
     domain_scope,
     escalation_scope,
-    mailbox_scope,
+    mailbox_addresses,
 )
-from abusedesk.store.tables import AuditEntry, Company, Domain, Escalation, Mailbox
+from abusedesk.store.tables import AuditEntry, Company, Domain, Escalation
 from abusedesk.store.types import utcnow
 
 
@@ -64,11 +64,7 @@ def audit_scope(actor: Actor) -> ColumnElement[bool]:
     """
     if actor.role is Role.STAFF:
         return true()
-    mailboxes = (
-        select(col(Mailbox.address))
-        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
-        .where(mailbox_scope(actor))
-    )
+    mailboxes = mailbox_addresses(actor)
     domains = select(col(Domain.name)).where(domain_scope(actor))
     companies = select(col(Company.name)).where(company_scope(actor))
     escalations = select(cast(col(Escalation.id), String)).where(escalation_scope(actor))

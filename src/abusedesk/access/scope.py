@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlmodel import Session, col
 
 from abusedesk.access import Role
@@ -95,11 +95,7 @@ def company_scope(actor: Actor) -> ColumnElement[bool]:
 def escalation_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.role is Role.STAFF:
         return true()
-    mailboxes = (
-        select(col(Mailbox.address))
-        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
-        .where(mailbox_scope(actor))
-    )
+    mailboxes = mailbox_addresses(actor)
     domains = select(col(Domain.name)).where(domain_scope(actor))
     companies = select(col(Company.name)).where(company_scope(actor))
     return or_(
@@ -118,6 +114,15 @@ def report_scope(actor: Actor) -> ColumnElement[bool]:
         .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
         .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
         .where(col(Complaint.raw_report_id) == col(RawReport.id), mailbox_scope(actor))
+    )
+
+
+def mailbox_addresses(actor: Actor) -> Select[str]:
+    """A subquery of the addresses of the actor's mailboxes, for `… IN (…)` clauses."""
+    return (
+        select(col(Mailbox.address))
+        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
+        .where(mailbox_scope(actor))
     )
 
 
