@@ -29,13 +29,14 @@ from abusedesk.web.console.visible import escalation_in_scope
 STATUSES = [s.value for s in EscalationStatus]
 
 
-def list_escalations(call: Call) -> Page:
-    status = call.query.get("status", "open")
-    paging = Paging.of(call.query)
+def escalation_window(
+    call: Call, paging: Paging, status: str | None
+) -> tuple[list[Escalation], bool]:
+    """One page of the actor's escalations (of one status, or all), newest first; and more?"""
     query = select(Escalation).where(escalation_scope(call.actor))
-    if status in STATUSES:
+    if status is not None:
         query = query.where(col(Escalation.status) == status)
-    rows, more = paging.window(
+    return paging.window(
         list(
             call.session.execute(
                 query.order_by(col(Escalation.created_at).desc(), col(Escalation.id).desc())
@@ -44,6 +45,12 @@ def list_escalations(call: Call) -> Page:
             ).scalars()
         )
     )
+
+
+def list_escalations(call: Call) -> Page:
+    status = call.query.get("status", "open")
+    paging = Paging.of(call.query)
+    rows, more = escalation_window(call, paging, status if status in STATUSES else None)
     return Page(
         "escalations.html",
         {"rows": rows, "status": status, "statuses": STATUSES, "paging": paging, "more": more},
