@@ -131,3 +131,12 @@ def test_suspensions_list_filters_and_lift_errors(
         "their list is clean now",
         "cli",
     )
+    # --as lists what that admin sees in the console's /audit: hugo's own lift, not the
+    # user.add entries about admin users.
+    code, out, err = cli(database_url, "audit", "list", "--as", "hugo", "--json")
+    assert code == 0, err
+    assert [(e["actor"], e["action"]) for e in json.loads(out)] == [("hugo", "suspension.lift")]
+    code, out, _ = cli(database_url, "audit", "list", "--action", "user.add", "--json")
+    assert [e["target"] for e in json.loads(out)] == ["hugo"]
+    code, _, err = cli(database_url, "audit", "list", "--as", "ghost")
+    assert (code, err) == (1, "abusedesk: no admin user ghost\n")

@@ -5,12 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select, true
 from sqlmodel import Session, col
 
 from abusedesk.access import Role
-from abusedesk.access.scope import Actor, mailbox_scope
-from abusedesk.store.tables import AuditEntry, Domain, Mailbox
+from abusedesk.access.scope import (
+    Actor,
+    company_scope,
+    domain_scope,
+    escalation_scope,
+    mailbox_addresses,
+)
+from abusedesk.store.tables import AuditEntry, Company, Domain, Escalation
 from abusedesk.store.types import utcnow
 
 
@@ -50,39 +56,58 @@ def record_audit(
     return entry
 
 
+def audit_scope(actor: Actor) -> ColumnElement[bool]:
+    """A where-clause on AuditEntry: what this admin may see (staff see everything).
+
+    Their own actions, and those about the mailboxes, domains, companies and
+    escalations in their scope.
+    """
+    if actor.role is Role.STAFF:
+        return true()
+    mailboxes = mailbox_addresses(actor)
+    domains = select(col(Domain.name)).where(domain_scope(actor))
+    companies = select(col(Company.name)).where(company_scope(actor))
+    escalations = select(cast(col(Escalation.id), String)).where(escalation_scope(actor))
+    return or_(
+        col(AuditEntry.actor) == actor.username,
+        _about("mailbox", mailboxes),
+        _about("domain", domains),
+        _about("company", companies),
+        _about("escalation", escalations),
+    )
+
+
 def list_audit(
     session: Session,
     *,
     actor: str | None = None,
+    action: str | None = None,
     target: str | None = None,
     visible_to: Actor | None = None,
+    offset: int = 0,
     limit: int = 1000,
 ) -> list[AuditEntry]:
-    """Audit entries, newest first, optionally of one actor or about one target.
+    """Audit entries, newest first, optionally of one actor, one action or about one target.
 
-    With `visible_to`, only what that admin may see: their own actions and those
-    on mailboxes in their scope (staff see everything).
+    With `visible_to`, only what that admin may see (`audit_scope`); the CLI
+    and the console both list through here, so both show an admin the same.
     """
     query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
-    if visible_to is not None and visible_to.role is not Role.STAFF:
-        theirs = (
-            select(col(Mailbox.address))
-            .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
-            .where(mailbox_scope(visible_to))
-        )
-        query = query.where(
-            or_(
-                col(AuditEntry.actor) == visible_to.username,
-                and_(col(AuditEntry.target_type) == "mailbox", col(AuditEntry.target).in_(theirs)),
-            )
-        )
+    if visible_to is not None:
+        query = query.where(audit_scope(visible_to))
     if actor is not None:
         query = query.where(col(AuditEntry.actor) == actor.strip())
+    if action is not None:
+        query = query.where(col(AuditEntry.action) == action.strip())
     if target is not None:
         wanted = target.strip()
         # Mailbox and domain targets are stored lowercased; usernames keep their case.
         query = query.where(col(AuditEntry.target).in_({wanted, wanted.lower()}))
-    return list(session.execute(query.limit(limit)).scalars())
+    return list(session.execute(query.offset(offset).limit(limit)).scalars())
+
+
+def _about(target_type: str, keys: Select[Any]) -> ColumnElement[bool]:
+    return and_(col(AuditEntry.target_type) == target_type, col(AuditEntry.target).in_(keys))
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:

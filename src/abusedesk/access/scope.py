@@ -1,5 +1,11 @@
 """What an admin may see: staff all, a company admin their company, a domain admin one domain.
 
+Every scope clause is here, built on `mailbox_scope`, so one idea of "whose
+is this" holds everywhere: an escalation about a mailbox, a domain or a
+company is visible to whoever may see that mailbox, domain or company; a
+report to whoever may see the mailbox it was charged to (a report charged to
+nobody is staff's).
+
 Out of scope reads exactly like "does not exist": an admin cannot probe for
 mailboxes of other companies by the difference between "forbidden" and
 "not found".
@@ -9,13 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlmodel import Session, col
 
 from abusedesk.access import Role
 from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.errors import NotFoundError
-from abusedesk.store.tables import AdminUser, Domain, Mailbox
+from abusedesk.store.tables import (
+    AdminUser,
+    Company,
+    Complaint,
+    Domain,
+    Escalation,
+    Mailbox,
+    RawReport,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +72,58 @@ def mailbox_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.role is Role.COMPANY_ADMIN:
         return col(Domain.company_id) == actor.company_id if actor.company_id else false()
     return col(Mailbox.domain_id) == actor.domain_id if actor.domain_id else false()
+
+
+def domain_scope(actor: Actor) -> ColumnElement[bool]:
+    """A where-clause keeping the actor's domains, for a query on Domain."""
+    if actor.role is Role.STAFF:
+        return true()
+    if actor.role is Role.COMPANY_ADMIN:
+        return col(Domain.company_id) == actor.company_id if actor.company_id else false()
+    return col(Domain.id) == actor.domain_id if actor.domain_id else false()
+
+
+def company_scope(actor: Actor) -> ColumnElement[bool]:
+    """A where-clause keeping the companies the actor answers for (domain admins: none)."""
+    if actor.role is Role.STAFF:
+        return true()
+    if actor.role is Role.COMPANY_ADMIN and actor.company_id:
+        return col(Company.id) == actor.company_id
+    return false()
+
+
+def escalation_scope(actor: Actor) -> ColumnElement[bool]:
+    if actor.role is Role.STAFF:
+        return true()
+    mailboxes = mailbox_addresses(actor)
+    domains = select(col(Domain.name)).where(domain_scope(actor))
+    companies = select(col(Company.name)).where(company_scope(actor))
+    return or_(
+        and_(col(Escalation.scope) == "mailbox", col(Escalation.scope_key).in_(mailboxes)),
+        and_(col(Escalation.scope) == "domain", col(Escalation.scope_key).in_(domains)),
+        and_(col(Escalation.scope) == "company", col(Escalation.scope_key).in_(companies)),
+    )
+
+
+def report_scope(actor: Actor) -> ColumnElement[bool]:
+    """A where-clause on RawReport: reports charged to one of the actor's mailboxes."""
+    if actor.role is Role.STAFF:
+        return true()
+    return exists(
+        select(col(Complaint.id))
+        .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
+        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
+        .where(col(Complaint.raw_report_id) == col(RawReport.id), mailbox_scope(actor))
+    )
+
+
+def mailbox_addresses(actor: Actor) -> Select[str]:
+    """A subquery of the addresses of the actor's mailboxes, for `… IN (…)` clauses."""
+    return (
+        select(col(Mailbox.address))
+        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
+        .where(mailbox_scope(actor))
+    )
 
 
 def mailbox_in_scope(session: Session, actor: Actor, address: str) -> Mailbox:

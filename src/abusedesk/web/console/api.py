@@ -14,13 +14,14 @@ from sqlmodel import col
 from abusedesk.access.scope import mailbox_in_scope, mailbox_scope
 from abusedesk.act.lifecycle import delete_mailbox, lift_suspension
 from abusedesk.act.suspend import active_suspension
-from abusedesk.store.tables import Company, Complaint, Domain, Escalation, Mailbox, Suspension
+from abusedesk.store.tables import Complaint, Domain, Escalation, Mailbox, Suspension
 from abusedesk.store.types import LiftOutcome
 from abusedesk.web.console.complaint_pages import ComplaintFilter, complaint_page
 from abusedesk.web.console.endpoint import Call, Json
+from abusedesk.web.console.escalations import escalation_window
 from abusedesk.web.console.forms import Paging
-from abusedesk.web.console.mailboxes import mailbox_json
-from abusedesk.web.console.visible import escalation_scope, suspension_in_scope
+from abusedesk.web.console.mailboxes import domain_and_company, mailbox_json
+from abusedesk.web.console.visible import suspension_in_scope
 
 
 def list_suspensions(call: Call) -> Json:
@@ -51,11 +52,7 @@ def show_suspension(call: Call) -> Json:
 def show_mailbox(call: Call) -> Json:
     mailbox = mailbox_in_scope(call.session, call.actor, call.params["address"])
     assert mailbox.id is not None
-    domain, company = call.session.execute(
-        select(col(Domain.name), col(Company.name))
-        .join(Company, col(Company.id) == col(Domain.company_id))
-        .where(col(Domain.id) == mailbox.domain_id)
-    ).one()
+    domain, company = domain_and_company(call.session, mailbox)
     suspension = active_suspension(call.session, mailbox.id)
     data = mailbox_json(mailbox, domain, company)
     data["suspension"] = suspension_json(suspension, mailbox.address) if suspension else None
@@ -107,19 +104,7 @@ def list_complaints(call: Call) -> Json:
 
 def list_escalations(call: Call) -> Json:
     paging = Paging.of(call.query)
-    query = select(Escalation).where(escalation_scope(call.actor))
-    status = call.query.get("status")
-    if status:
-        query = query.where(col(Escalation.status) == status)
-    rows, more = paging.window(
-        list(
-            call.session.execute(
-                query.order_by(col(Escalation.created_at).desc(), col(Escalation.id).desc())
-                .offset(paging.offset)
-                .limit(paging.size + 1)
-            ).scalars()
-        )
-    )
+    rows, more = escalation_window(call, paging, call.query.get("status") or None)
     return Json(
         {"escalations": [escalation_json(e) for e in rows], "page": paging.page, "more": more}
     )

@@ -13,12 +13,13 @@ from sqlmodel import col
 
 from abusedesk.access import Role
 from abusedesk.access.audit import record_audit
+from abusedesk.access.scope import company_scope
 from abusedesk.decide.params import put_param
 from abusedesk.errors import NotFoundError, UsageError
 from abusedesk.store.tables import Company, Contact, Domain, PolicyParam
 from abusedesk.web.console.endpoint import Call, Page, Redirect
 from abusedesk.web.console.forms import act, field
-from abusedesk.web.console.visible import company_in_scope, company_scope
+from abusedesk.web.console.visible import company_in_scope
 
 EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 COMPANY_LIMIT = 200

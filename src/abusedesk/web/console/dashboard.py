@@ -16,7 +16,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlmodel import col
 
 from abusedesk.access import Role
-from abusedesk.access.scope import mailbox_scope
+from abusedesk.access.scope import company_scope, escalation_scope, mailbox_scope
 from abusedesk.store.tables import (
     Company,
     Complaint,
@@ -29,7 +29,6 @@ from abusedesk.store.tables import (
 )
 from abusedesk.store.types import EscalationStatus, ReportStatus, utcnow
 from abusedesk.web.console.endpoint import Call, Page
-from abusedesk.web.console.visible import company_scope, escalation_scope
 
 Ts = TypeVarTuple("Ts")
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from abusedesk.access.audit import record_audit
-from abusedesk.access.scope import mailbox_in_scope
+from abusedesk.access.scope import escalation_scope, mailbox_in_scope
 from abusedesk.act.suspend import soft_suspend
 from abusedesk.decide.decide import decide_event
 from abusedesk.decide.events import suspension_event
@@ -25,18 +25,19 @@ from abusedesk.store.tables import Complaint, Decision, Escalation, Mailbox, Sus
 from abusedesk.store.types import EscalationStatus, utcnow
 from abusedesk.web.console.endpoint import Call, Page, Redirect
 from abusedesk.web.console.forms import Paging, act, field
-from abusedesk.web.console.visible import escalation_in_scope, escalation_scope
+from abusedesk.web.console.visible import escalation_in_scope
 
 STATUSES = [s.value for s in EscalationStatus]
 
 
-def list_escalations(call: Call) -> Page:
-    status = call.query.get("status", "open")
-    paging = Paging.of(call.query)
+def escalation_window(
+    call: Call, paging: Paging, status: str | None
+) -> tuple[list[Escalation], bool]:
+    """One page of the actor's escalations (of one status, or all), newest first; and more?"""
     query = select(Escalation).where(escalation_scope(call.actor))
-    if status in STATUSES:
+    if status is not None:
         query = query.where(col(Escalation.status) == status)
-    rows, more = paging.window(
+    return paging.window(
         list(
             call.session.execute(
                 query.order_by(col(Escalation.created_at).desc(), col(Escalation.id).desc())
@@ -45,6 +46,12 @@ def list_escalations(call: Call) -> Page:
             ).scalars()
         )
     )
+
+
+def list_escalations(call: Call) -> Page:
+    status = call.query.get("status", "open")
+    paging = Paging.of(call.query)
+    rows, more = escalation_window(call, paging, status if status in STATUSES else None)
     return Page(
         "escalations.html",
         {"rows": rows, "status": status, "statuses": STATUSES, "paging": paging, "more": more},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from abusedesk.access.scope import mailbox_in_scope, mailbox_scope
 from abusedesk.act.lifecycle import delete_mailbox, lift_suspension
@@ -47,14 +47,20 @@ def find_mailboxes(call: Call) -> Page:
     return Page("mailboxes.html", {"q": wanted, "rows": rows, "limit": SEARCH_LIMIT})
 
 
-def show_mailbox(call: Call) -> Page:
-    mailbox = mailbox_in_scope(call.session, call.actor, call.params["address"])
-    assert mailbox.id is not None
-    domain, company = call.session.execute(
+def domain_and_company(session: Session, mailbox: Mailbox) -> tuple[str, str]:
+    """The names of the mailbox's domain and company (the API and the page both show them)."""
+    domain, company = session.execute(
         select(col(Domain.name), col(Company.name))
         .join(Company, col(Company.id) == col(Domain.company_id))
         .where(col(Domain.id) == mailbox.domain_id)
     ).one()
+    return str(domain), str(company)
+
+
+def show_mailbox(call: Call) -> Page:
+    mailbox = mailbox_in_scope(call.session, call.actor, call.params["address"])
+    assert mailbox.id is not None
+    domain, company = domain_and_company(call.session, mailbox)
     suspension = active_suspension(call.session, mailbox.id)
     paging = Paging.of(call.query, COMPLAINTS_PER_PAGE)
     complaints, more = paging.window(

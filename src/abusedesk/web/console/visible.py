@@ -1,76 +1,24 @@
-"""Scope for the objects the console shows besides mailboxes: domains, escalations, reports.
+"""Console look-ups by id (escalations, reports, suspensions, companies), out of scope as missing.
 
-Each is built on `access.scope` (the `Actor` and `mailbox_scope`), so one
-idea of "whose is this" holds everywhere: an escalation about a mailbox, a
-domain or a company is visible to whoever may see that mailbox, domain or
-company; a report to whoever may see the mailbox it was charged to (a report
-charged to nobody is staff's).
+The scope clauses themselves live in `access.scope`, so one idea of "whose is
+this" holds everywhere; this module only turns a console id into the object
+or the same NotFoundError whether it is missing or not the actor's.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import select
 from sqlmodel import Session, col
 
-from abusedesk.access import Role
-from abusedesk.access.scope import Actor, mailbox_scope
-from abusedesk.errors import NotFoundError
-from abusedesk.store.tables import (
-    Company,
-    Complaint,
-    Domain,
-    Escalation,
-    Mailbox,
-    RawReport,
-    Suspension,
+from abusedesk.access.scope import (
+    Actor,
+    company_scope,
+    escalation_scope,
+    mailbox_scope,
+    report_scope,
 )
-
-
-def domain_scope(actor: Actor) -> ColumnElement[bool]:
-    """A where-clause keeping the actor's domains, for a query on Domain."""
-    if actor.role is Role.STAFF:
-        return true()
-    if actor.role is Role.COMPANY_ADMIN:
-        return col(Domain.company_id) == actor.company_id if actor.company_id else false()
-    return col(Domain.id) == actor.domain_id if actor.domain_id else false()
-
-
-def company_scope(actor: Actor) -> ColumnElement[bool]:
-    """A where-clause keeping the companies the actor answers for (domain admins: none)."""
-    if actor.role is Role.STAFF:
-        return true()
-    if actor.role is Role.COMPANY_ADMIN and actor.company_id:
-        return col(Company.id) == actor.company_id
-    return false()
-
-
-def escalation_scope(actor: Actor) -> ColumnElement[bool]:
-    if actor.role is Role.STAFF:
-        return true()
-    mailboxes = (
-        select(col(Mailbox.address))
-        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
-        .where(mailbox_scope(actor))
-    )
-    domains = select(col(Domain.name)).where(domain_scope(actor))
-    companies = select(col(Company.name)).where(company_scope(actor))
-    return or_(
-        and_(col(Escalation.scope) == "mailbox", col(Escalation.scope_key).in_(mailboxes)),
-        and_(col(Escalation.scope) == "domain", col(Escalation.scope_key).in_(domains)),
-        and_(col(Escalation.scope) == "company", col(Escalation.scope_key).in_(companies)),
-    )
-
-
-def report_scope(actor: Actor) -> ColumnElement[bool]:
-    """A where-clause on RawReport: reports charged to one of the actor's mailboxes."""
-    if actor.role is Role.STAFF:
-        return true()
-    return exists(
-        select(col(Complaint.id))
-        .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
-        .join(Domain, col(Domain.id) == col(Mailbox.domain_id))
-        .where(col(Complaint.raw_report_id) == col(RawReport.id), mailbox_scope(actor))
-    )
+from abusedesk.errors import NotFoundError
+from abusedesk.store.tables import Company, Domain, Escalation, Mailbox, RawReport, Suspension
 
 
 def escalation_in_scope(session: Session, actor: Actor, escalation_id: str) -> Escalation:
