@@ -30,7 +30,12 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (idempotent), one node at a time."""
     with schema_lock(engine):
-        command.upgrade(alembic_config(engine), revision)
+        apply_migrations(engine, revision)
+
+
+def apply_migrations(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to `revision`; the caller holds `schema_lock`."""
+    command.upgrade(alembic_config(engine), revision)
 
 
 @contextmanager

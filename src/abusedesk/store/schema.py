@@ -5,15 +5,18 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from abusedesk.errors import StorageError
-from abusedesk.store.migrate import current_revision, head_revision, upgrade_database
+from abusedesk.store.migrate import apply_migrations, current_revision, head_revision, schema_lock
 
 
 def ensure_schema(engine: Engine) -> None:
     """Upgrade an empty database; an older schema needs an explicit `abusedesk db upgrade`."""
-    current = current_revision(engine)
-    if current is None:
-        upgrade_database(engine)
-        return
+    # The look at the revision is under the lock too: a node must not read (or, on
+    # SQLite, switch a new file to WAL) while another node is creating the schema.
+    with schema_lock(engine):
+        current = current_revision(engine)
+        if current is None:
+            apply_migrations(engine)
+            return
     head = head_revision(engine)
     if current != head:
         raise StorageError(
