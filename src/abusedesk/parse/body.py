@@ -12,7 +12,7 @@ import codecs
 from email.message import Message
 from html.parser import HTMLParser
 
-from abusedesk.parse.mime import ReportParts, decode_transfer, iter_parts, transfer_encoding
+from abusedesk.parse.mime import ReportParts, decode_transfer, transfer_encoding, typed_parts
 from abusedesk.parse.normalize import normalise_line_endings
 from abusedesk.parse.text import safe_body_text
 
@@ -94,8 +94,7 @@ def part_text(part: Message) -> str:
 def body_excerpt(message: Message) -> str | None:
     """Up to `EXCERPT_CHARS` of readable body text, or None when there is none."""
     html_part: Message | None = None
-    for part in iter_parts(message):
-        content_type = part.get_content_type()
+    for content_type, part in typed_parts(message):
         if content_type == "text/plain" and not _is_attachment(part):
             text = part_text(part).strip()
             if text:

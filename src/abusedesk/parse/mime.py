@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import quopri
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email import errors
 from email.message import Message
@@ -52,18 +52,25 @@ def parse_bytes(data: bytes) -> Message:
     return _PARSER.parsebytes(data)
 
 
-def iter_parts(message: Message) -> Iterator[Message]:
-    """Every part of `message` in order, itself first, not descending into
-    `message/*` parts: the original message's own parts are not the report's."""
+def typed_parts(message: Message) -> Iterator[tuple[str, Message]]:
+    """Every part of `message` in order with its content type, itself first, not
+    descending into `message/*` parts: the original message's own parts are not the
+    report's."""
     stack = [message]
     seen = 0
     while stack and seen < MAX_PARTS:
         part = stack.pop()
         seen += 1
-        yield part
-        payload = part.get_payload()
-        if isinstance(payload, list) and part.get_content_maintype() != "message":
-            stack.extend(reversed([child for child in payload if isinstance(child, Message)]))
+        content_type = part.get_content_type()
+        yield content_type, part
+        if part.is_multipart() and not content_type.startswith("message/"):
+            children = part.get_payload()
+            stack.extend(reversed([child for child in children if isinstance(child, Message)]))
+
+
+def iter_parts(message: Message) -> Iterator[Message]:
+    """Every part of `message`, as `typed_parts` walks them."""
+    return (part for _, part in typed_parts(message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +86,10 @@ class ReportParts:
 
     @classmethod
     def of(cls, message: Message) -> ReportParts:
-        return cls(message, tuple((part.get_content_type(), part) for part in iter_parts(message)))
+        return cls(message, tuple(typed_parts(message)))
+
+    def messages(self) -> Iterator[Message]:
+        return (part for _, part in self.parts)
 
     def find(self, content_types: frozenset[str] | str) -> Message | None:
         """The first part of one of `content_types`."""
@@ -88,15 +98,6 @@ class ReportParts:
             if content_type in wanted:
                 return part
         return None
-
-
-def find_part(message: Message, content_types: frozenset[str] | str) -> Message | None:
-    """The first report part of one of `content_types`."""
-    wanted = frozenset({content_types}) if isinstance(content_types, str) else content_types
-    for part in iter_parts(message):
-        if part.get_content_type() in wanted:
-            return part
-    return None
 
 
 def transfer_encoding(part: Message) -> str:
@@ -163,10 +164,11 @@ def is_transfer_encoded(part: Message) -> bool:
     return transfer_encoding(part) in ("base64", "quoted-printable")
 
 
-def defect_notes(message: Message, where: str) -> list[str]:
-    """Reviewer notes for the stdlib's defects in `message`, not inside its `message/*` parts."""
+def defect_notes(parts: Iterable[Message], where: str) -> list[str]:
+    """Reviewer notes for the stdlib's defects in `parts` (a message's, as `iter_parts`
+    walks them)."""
     notes: list[str] = []
-    for part in iter_parts(message):
+    for part in parts:
         for defect in part.defects:
             note = _DEFECT_NOTES.get(type(defect))
             if note is not None:

@@ -28,6 +28,9 @@ reports have a dozen; tens of thousands of empty parts would make the stdlib
 parser spend seconds on one hostile input."""
 
 _WHITESPACE_ONLY_LINE = re.compile(rb"^[ \t]+$", re.MULTILINE)
+_WHITESPACE_ONLY_LATER_LINE = re.compile(rb"\n[ \t]+(?=\n|\Z)")
+"""The same lines but the first, found several times faster: the pattern starts with
+a literal, which the regex engine scans for instead of trying every position."""
 _DELIMITER_LINE = re.compile(rb"^--", re.MULTILINE)
 _CONTAINER_TYPE = re.compile(rb"(?:multipart|message)/", re.IGNORECASE)
 
@@ -65,11 +68,16 @@ def blank_whitespace_lines(data: bytes) -> bytes:
     Such a line was meant as a blank line; left alone, a MIME parser reads it
     as the continuation of the header above and never finds the body.
     """
-    return _WHITESPACE_ONLY_LINE.sub(b"", data)
+    if data[:1] in (b" ", b"\t"):
+        return _WHITESPACE_ONLY_LINE.sub(b"", data)
+    return _WHITESPACE_ONLY_LATER_LINE.sub(b"\n", data)
 
 
 def cap_containers(data: bytes) -> tuple[bytes, bool]:
     """`data` cut before the line that declares container number `MAX_CONTAINERS + 1`."""
+    lowered = data.lower()  # counting is cheap; finding the cut is needed only past the cap
+    if lowered.count(b"multipart/") + lowered.count(b"message/") <= MAX_CONTAINERS:
+        return data, False
     for count, match in enumerate(_CONTAINER_TYPE.finditer(data), start=1):
         if count > MAX_CONTAINERS:
             return data[: data.rfind(b"\n", 0, match.start()) + 1], True
@@ -78,6 +86,8 @@ def cap_containers(data: bytes) -> tuple[bytes, bool]:
 
 def cap_delimiters(data: bytes) -> tuple[bytes, bool]:
     """`data` cut before delimiter-like line number `MAX_DELIMITER_LINES + 1`."""
+    if data.startswith(b"--") + data.count(b"\n--") <= MAX_DELIMITER_LINES:
+        return data, False
     for count, match in enumerate(_DELIMITER_LINE.finditer(data), start=1):
         if count > MAX_DELIMITER_LINES:
             return data[: match.start()], True

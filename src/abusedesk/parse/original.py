@@ -22,6 +22,7 @@ from abusedesk.parse.mime import (
     decoded_part_text,
     defect_notes,
     is_transfer_encoded,
+    iter_parts,
 )
 from abusedesk.parse.received import parse_received_chain
 from abusedesk.parse.report import OriginalMessage
@@ -77,7 +78,7 @@ def load_original(part: Message) -> LoadedOriginal:
             problems.append(f"original message part is {part.get('Content-Transfer-Encoding')}")
         message = _PARSER.parsestr(_strip_mbox_line(decoded_part_text(part)))
     message = _rejoin_split_header_block(message, problems)
-    problems.extend(defect_notes(message, "original message"))
+    problems.extend(defect_notes(iter_parts(message), "original message"))
     if not message.keys():
         problems.append("original message has no header fields (redacted or damaged)")
     body = message.get_payload()

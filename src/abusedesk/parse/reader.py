@@ -71,7 +71,7 @@ def _parse(raw: bytes) -> Report:
         report = _unrecognised(message, outer)
     problems = [
         *normalised.problems,
-        *defect_notes(message, "report"),
+        *defect_notes(tree.messages(), "report"),
         *outer.problems,
         *report.problems,
     ]

@@ -31,6 +31,7 @@ read as an authenticated identity.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterator, Sequence
@@ -49,6 +50,7 @@ bounds the work a hostile header can ask for. `raw` keeps the whole value."""
 _CLAUSE_KEYWORDS = frozenset({"from", "by", "via", "with", "id", "for"})
 _AUTHENTICATED_SENDER = re.compile(r"\s*authenticated sender:\s*([^\s()]+)", re.IGNORECASE)
 _HELO_WORDS = frozenset({"helo", "ehlo", "lhlo"})
+_PARENTHESIS = re.compile(r"[()]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,17 @@ def normalise_ip(text: str) -> str | None:
     IPv4-mapped IPv6 addresses to plain IPv4, so `::ffff:198.51.100.5` and
     `198.51.100.5` compare equal.
     """
+    if len(text) > _LONGEST_CACHED_IP:
+        return _normalise_ip(text)
+    return _normalise_short_ip(text)
+
+
+_LONGEST_CACHED_IP = 64
+"""Longer text (no address but one with a long IPv6 zone) is not kept in the cache,
+so hostile headers cannot fill it with big keys."""
+
+
+def _normalise_ip(text: str) -> str | None:
     candidate = text.strip()
     if candidate[:5].lower() == "ipv6:":
         candidate = candidate[5:]
@@ -99,12 +112,16 @@ def normalise_ip(text: str) -> str | None:
     return str(address)
 
 
+# The same relays' addresses come back all day, and the stdlib's parse is slow.
+_normalise_short_ip = functools.lru_cache(maxsize=4096)(_normalise_ip)
+
+
 def _parse(index: int, raw: str) -> ReceivedHop:
     text = " ".join(raw[:MAX_PARSED_LENGTH].split())
     clause_text, semicolon, date_text = text.rpartition(";")
     if not semicolon:
         clause_text, date_text = text, ""
-    tokens = list(_tokenize(clause_text))
+    tokens = _tokenize(clause_text)
     clauses = _clauses(tokens)
 
     from_clause = _first(clauses, "from")
@@ -131,46 +148,46 @@ def _parse(index: int, raw: str) -> ReceivedHop:
     )
 
 
-def _tokenize(text: str) -> Iterator[_Token]:
-    """Split into words and top-level comments, in one pass plus one for parentheses.
+def _tokenize(text: str) -> list[_Token]:
+    """Split single-spaced `text` into words and top-level comments.
 
     A `(` that is never closed is not a comment opener but an ordinary
     character, so `(cipher=... by relay.example` still yields the `by` clause
     instead of swallowing the rest of the header.
     """
-    closing = _matching_parentheses(text)
-    position, length = 0, len(text)
-    while position < length:
-        char = text[position]
-        if char == " ":
-            position += 1
-        elif char == "(" and position in closing:
-            end = closing[position]
-            yield _Token(text[position + 1 : end].strip(), is_comment=True)
-            position = end + 1
-        else:
-            start = position
-            while position < length and text[position] != " ":
-                if text[position] == "(" and position in closing:
-                    break
-                position += 1
-            yield _Token(text[start:position], is_comment=False)
+    tokens: list[_Token] = []
+    position = 0
+    for opener, closer in _top_level_comments(text):
+        tokens.extend(_words(text[position:opener]))
+        tokens.append(_Token(text[opener + 1 : closer].strip(), is_comment=True))
+        position = closer + 1
+    tokens.extend(_words(text[position:]))
+    return tokens
 
 
-def _matching_parentheses(text: str) -> dict[int, int]:
-    """Map every `(` that has a matching `)` to it, in one pass.
+def _words(text: str) -> Iterator[_Token]:
+    return (_Token(word, is_comment=False) for word in text.split(" ") if word)
 
-    Openers left unmatched are not in the map, so the tokenizer reads them as
-    ordinary characters. Nested pairs are in the map too, but the tokenizer
-    never sees them: it jumps from an outer `(` straight past its `)`.
+
+def _top_level_comments(text: str) -> list[tuple[int, int]]:
+    """The (open, close) positions of every parenthesised comment not inside another,
+    in order, in one pass over the parentheses.
+
+    Openers left unmatched are not comments: the tokenizer reads them as
+    ordinary characters.
     """
-    pairs: dict[int, int] = {}
+    pairs: list[tuple[int, int]] = []
     stack: list[int] = []
-    for position, char in enumerate(text):
-        if char == "(":
+    for match in _PARENTHESIS.finditer(text):
+        position = match.start()
+        if text[position] == "(":
             stack.append(position)
-        elif char == ")" and stack:
-            pairs[stack.pop()] = position
+        elif stack:
+            opener = stack.pop()
+            # A pair closes after every pair inside it: drop those, keep the outer.
+            while pairs and pairs[-1][0] > opener:
+                pairs.pop()
+            pairs.append((opener, position))
     return pairs
 
 

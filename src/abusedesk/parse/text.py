@@ -42,8 +42,10 @@ def unfold(value: str) -> str:
 
 def raw_header_value(value: object) -> str:
     """A stored header value as readable raw text, unfolded, never decoded."""
-    text = value if isinstance(value, str) else str(value)
-    return _CONTROL.sub(" ", restore_8bit(unfold(text[:MAX_HEADER_CHARS])))
+    text = unfold((value if isinstance(value, str) else str(value))[:MAX_HEADER_CHARS])
+    if text.isascii() and text.isprintable():
+        return text  # the common case: no 8-bit bytes and no control characters
+    return _CONTROL.sub(" ", restore_8bit(text))
 
 
 def decode_header_text(value: str | None) -> str | None:
