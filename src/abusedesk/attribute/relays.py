@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -34,16 +35,7 @@ class OurRelays:
 
     @classmethod
     def from_settings(cls, settings: AttributionSettings) -> OurRelays:
-        hostnames: set[str] = set()
-        networks: list[Network] = []
-        for entry in settings.relays:
-            try:
-                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-            except ValueError:
-                key = host_key(entry)
-                if key:
-                    hostnames.add(key)
-        return cls(frozenset(hostnames), tuple(networks))
+        return _relays_from_entries(tuple(settings.relays))
 
     @property
     def configured(self) -> bool:
@@ -71,3 +63,18 @@ class OurRelays:
 
     def describe(self) -> str:
         return ", ".join(sorted(self.hostnames)) or "(no relay hostnames configured)"
+
+
+@functools.lru_cache(maxsize=16)
+def _relays_from_entries(entries: tuple[str, ...]) -> OurRelays:
+    """Built once per configuration, not once per report (a reload brings new entries)."""
+    hostnames: set[str] = set()
+    networks: list[Network] = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            key = host_key(entry)
+            if key:
+                hostnames.add(key)
+    return OurRelays(frozenset(hostnames), tuple(networks))

@@ -8,7 +8,11 @@ in the same transaction. `RulesWatcher` reloads the rules when the file changes.
 from __future__ import annotations
 
 from abusedesk.config import Settings
-from abusedesk.decide.decide import decide_after_complaint, decide_event
+from abusedesk.decide.decide import (
+    decide_after_complaint,
+    decide_event,
+    decide_recorded_complaint,
+)
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.events import Event, lift_event, signup_event, suspension_event
 from abusedesk.decide.loader import load_rules
@@ -33,6 +37,7 @@ __all__ = [
     "RulesWatcher",
     "decide_after_complaint",
     "decide_event",
+    "decide_recorded_complaint",
     "lift_event",
     "policy_engine",
     "signup_event",

@@ -37,13 +37,24 @@ ATTEMPTS = 3
 def decide_after_complaint(
     session: Session, complaint_id: int, engine: PolicyEngine
 ) -> list[Decision]:
-    """Decide a newly recorded complaint; call it right after `record_report`, same transaction.
+    """Decide a newly recorded complaint; call it right after recording, same transaction.
 
     Unattributed complaints (no mailbox to charge) are not decided.
     """
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFoundError(f"complaint {complaint_id} does not exist")
+    return decide_recorded_complaint(session, complaint, engine)
+
+
+def decide_recorded_complaint(
+    session: Session, complaint: Complaint, engine: PolicyEngine
+) -> list[Decision]:
+    """`decide_after_complaint` for the complaint object the recorder just added."""
+    if complaint.mailbox_id is None:
+        return []  # charged to no mailbox: nothing to decide (and nothing to write yet)
+    if complaint.id is None:
+        session.flush()  # the event names the complaint by id
     event = complaint_event(complaint)
     return [] if event is None else decide_event(session, engine, event)
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 
 from abusedesk.attribute import AttributionOutcome, MailboxDirectory, attribute_report
 from abusedesk.config import Settings
-from abusedesk.decide import PolicyEngine, decide_after_complaint
+from abusedesk.decide import PolicyEngine, decide_recorded_complaint
 from abusedesk.decide.locks import lock_batch
 from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
@@ -256,8 +256,8 @@ class ReportWorker:
         if item.trust is not None:
             raw_report.trusted, raw_report.trust_reason = item.trust
         outcome = recorder.record(raw_report, item.report, item.attribution, item.dedupe_key)
-        if self.policy is not None and outcome.new and outcome.complaint_id:
-            decide_after_complaint(session, outcome.complaint_id, self.policy)
+        if self.policy is not None and outcome.new and outcome.complaint is not None:
+            decide_recorded_complaint(session, outcome.complaint, self.policy)
         return outcome
 
 

@@ -36,7 +36,9 @@ _MAILBOXES = select(col(Mailbox.address), col(Mailbox.id), col(Mailbox.domain_id
 class RecordOutcome:
     status: ReportStatus
     reason: str | None
-    complaint_id: int | None
+    complaint: Complaint | None
+    """The complaint the report counts as, in the recording session; a new one is
+    written to the database when the session next flushes (before any query)."""
     new: bool = False
     """True the first time this report's complaint was recorded (not on reprocessing)."""
 
@@ -106,7 +108,7 @@ class ComplaintRecorder:
         if existing is not None and existing.raw_report_id != raw_report.id:
             reason = f"duplicate of report {existing.raw_report_id}; counted once"
             _settle(raw_report, ReportStatus.PROCESSED, reason)
-            return RecordOutcome(ReportStatus.PROCESSED, reason, existing.id)
+            return RecordOutcome(ReportStatus.PROCESSED, reason, existing)
         if report.kind is ReportKind.NOT_A_REPORT:
             reason = "not a feedback report: " + (
                 "; ".join(report.problems) or "no report part found"
@@ -120,13 +122,14 @@ class ComplaintRecorder:
             complaint = Complaint(raw_report_id=raw_report.id, dedupe_key=key, **values)
         else:
             complaint = existing.sqlmodel_update(values)
+        # Not flushed one by one: the batch's complaints are written together, at the
+        # latest before the first decision reads the database.
         self._session.add(complaint)
-        self._session.flush()
         move_complaint(self._session, before, counted(complaint))
         self._complaints[key] = complaint
         status, note = _status(report, outcome)
         _settle(raw_report, status, note)
-        return RecordOutcome(status, note, complaint.id, new=existing is None)
+        return RecordOutcome(status, note, complaint, new=existing is None)
 
     def _complaint(self, key: str) -> Complaint | None:
         if key not in self._complaints:
