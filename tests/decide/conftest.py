@@ -45,6 +45,6 @@ def add_complaint(
     trusted: bool = True,
     kind: str = "complaint",
 ) -> Complaint:
-    """A recorded complaint, as `record_report` leaves it (its raw report included)."""
+    """A recorded complaint, as the worker leaves it (its raw report included)."""
     complaint = record_synthetic_complaint(session, mailbox, at, trusted=trusted, kind=kind)
     return complaint

@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, select
-from sqlalchemy.orm import defer
+from sqlalchemy import Engine, Row, bindparam, select, update
 from sqlmodel import Session, col
 
 from abusedesk.attribute import AttributionOutcome, MailboxDirectory, attribute_report
@@ -31,7 +31,7 @@ from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
 from abusedesk.pipeline.claims import claim_pending
-from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome
+from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome, StoredReport
 from abusedesk.record.identity import dedupe_key
 from abusedesk.store.directory import CachedDirectory, DatabaseDirectory
 from abusedesk.store.tables import RawReport
@@ -43,10 +43,43 @@ MAX_ATTEMPTS = 5
 BATCH = 50
 
 # Built once: for a batch of a few reports, building the statements cost more than
-# running them.
-_ROWS_TO_PREPARE = select(RawReport).where(col(RawReport.id).in_(bindparam("ids", expanding=True)))
-_ROWS_TO_RECORD = _ROWS_TO_PREPARE.options(defer(RawReport.raw))  # type: ignore[arg-type]
+# running them. Plain columns, not ORM objects: the worker needs only these.
+_TO_PREPARE = select(
+    col(RawReport.id),
+    col(RawReport.raw),
+    col(RawReport.received_at),
+    col(RawReport.attempts),
+    col(RawReport.trusted),
+    col(RawReport.source),
+).where(col(RawReport.id).in_(bindparam("ids", expanding=True)))
+_TO_RECORD = select(
+    col(RawReport.id),
+    col(RawReport.status),
+    col(RawReport.reason),
+    col(RawReport.trusted),
+    col(RawReport.trust_reason),
+    col(RawReport.received_at),
+).where(col(RawReport.id).in_(bindparam("ids", expanding=True)))
 """The raw bytes were read once already; the write transaction does not need them."""
+_SETTLE = (
+    update(RawReport)
+    .where(col(RawReport.id) == bindparam("report_id"))
+    .values(
+        status=bindparam("new_status"),
+        reason=bindparam("new_reason"),
+        trusted=bindparam("new_trusted"),
+        trust_reason=bindparam("new_trust_reason"),
+        processed_at=bindparam("now"),
+        claimed_at=None,
+        claimed_by=None,
+    )
+)
+"""Every settled report of a batch in one statement (executed for many)."""
+
+StoredRow = Row[*tuple[Any, ...]]
+"""A row of `_TO_PREPARE` or `_TO_RECORD`, read by column name."""
+Settlement = dict[str, Any]
+"""The parameters of `_SETTLE` for one report, but the time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +193,7 @@ class ReportWorker:
     def _record_batch(
         self, report_ids: list[int], prepared: list[PreparedReport], *, isolated: bool
     ) -> list[RecordOutcome]:
-        """Record and decide the batch in one transaction; commit it."""
+        """Record and decide the batch in one transaction; settle its reports; commit."""
         keys = [item.dedupe_key for item in prepared if item.dedupe_key]
         addresses = [
             item.attribution.attribution.mailbox
@@ -171,91 +204,96 @@ class ReportWorker:
             # Locks first, so that what is read next includes what a worker that held
             # them committed (decide/locks.py).
             lock_batch(session, addresses, keys)
-            # The raw bytes were read once already; the write transaction does not need them.
-            rows = session.exec(_ROWS_TO_RECORD, params={"ids": report_ids}).scalars()  # type: ignore[call-overload]
-            by_id = {row.id: row for row in rows}
+            rows = {row.id: row for row in session.execute(_TO_RECORD, {"ids": report_ids})}
             recorder = ComplaintRecorder(session, keys, addresses)
-            outcomes = [
-                self._record(session, recorder, by_id.get(item.report_id), item, isolated)
+            results = [
+                self._record(session, recorder, rows.get(item.report_id), item, isolated)
                 for item in prepared
             ]
+            settlements = [settlement for _, settlement in results if settlement is not None]
+            if settlements:
+                now = utcnow()
+                session.connection().execute(_SETTLE, [{**s, "now": now} for s in settlements])
             session.commit()
-        return outcomes
+        return [outcome for outcome, _ in results]
 
     def _prepare_batch(self, report_ids: list[int]) -> list[PreparedReport]:
-        with Session(self.engine) as session:
-            found = {
-                row.id: row
-                for row in session.exec(_ROWS_TO_PREPARE, params={"ids": report_ids}).scalars()  # type: ignore[call-overload]
-            }
-            session.expunge_all()
+        with self.engine.connect() as connection:
+            found = {row.id: row for row in connection.execute(_TO_PREPARE, {"ids": report_ids})}
         directory = CachedDirectory(DatabaseDirectory(self.engine))
         return [
             self._prepare(report_id, found.get(report_id), directory) for report_id in report_ids
         ]
 
     def _prepare(
-        self, report_id: int, raw_report: RawReport | None, directory: MailboxDirectory
+        self, report_id: int, row: StoredRow | None, directory: MailboxDirectory
     ) -> PreparedReport:
-        if raw_report is None:
+        if row is None:
             return PreparedReport(report_id, failure=f"report {report_id} does not exist")
-        if raw_report.attempts > MAX_ATTEMPTS:
+        if row.attempts > MAX_ATTEMPTS:
             failure = f"gave up after {MAX_ATTEMPTS} attempts that did not finish"
-            return PreparedReport(report_id, raw_report.received_at, failure=failure)
+            return PreparedReport(report_id, row.received_at, failure=failure)
         try:
-            trust = self._dkim_trust(raw_report)
-            report = parse_report(raw_report.raw)
+            trust = self._dkim_trust(row)
+            report = parse_report(row.raw)
             attribution = attribute_report(report, self.settings.attribution, directory)
-            key = dedupe_key(report, raw_report.raw)
+            key = dedupe_key(report, row.raw)
         except Exception as exc:  # a bad report must never stop the worker
             log.exception("report %s: processing failed", report_id)
-            return PreparedReport(report_id, raw_report.received_at, failure=_failure(exc))
-        return PreparedReport(report_id, raw_report.received_at, report, attribution, trust, key)
+            return PreparedReport(report_id, row.received_at, failure=_failure(exc))
+        return PreparedReport(report_id, row.received_at, report, attribution, trust, key)
 
-    def _dkim_trust(self, raw_report: RawReport) -> tuple[bool, str] | None:
+    def _dkim_trust(self, row: StoredRow) -> tuple[bool, str] | None:
         """A report not trusted by its peer may still carry a provider's valid DKIM signature."""
-        if raw_report.trusted or raw_report.source not in {"smtp", "imap"}:
+        if row.trusted or row.source not in {"smtp", "imap"}:
             return None
-        return dkim_trust(raw_report.raw, self.settings.providers, self.dns_lookup)
+        return dkim_trust(row.raw, self.settings.providers, self.dns_lookup)
 
     def _record(
         self,
         session: Session,
         recorder: ComplaintRecorder,
-        raw_report: RawReport | None,
+        row: StoredRow | None,
         item: PreparedReport,
         isolated: bool,
-    ) -> RecordOutcome:
-        if raw_report is None:
-            return RecordOutcome(ReportStatus.QUARANTINED, item.failure, None)
-        if raw_report.status != ReportStatus.PENDING.value:
+    ) -> tuple[RecordOutcome, Settlement | None]:
+        """What became of the report, and how to settle it (None: leave it as it is)."""
+        if row is None:
+            return RecordOutcome(ReportStatus.QUARANTINED, item.failure, None), None
+        if row.status != ReportStatus.PENDING.value:
             # Its lease ran out and another worker finished it meanwhile.
-            return RecordOutcome(ReportStatus(raw_report.status), raw_report.reason, None)
+            return RecordOutcome(ReportStatus(row.status), row.reason, None), None
+        as_stored = (row.trusted, row.trust_reason)
         if item.failure is not None or item.report is None or item.attribution is None:
-            return _quarantine(raw_report, item.failure or "nothing to record")
+            outcome = RecordOutcome(
+                ReportStatus.QUARANTINED, item.failure or "nothing to record", None
+            )
+            return outcome, _settlement(row.id, outcome, as_stored)
         assert item.dedupe_key is not None
+        trust = item.trust or as_stored
+        stored = StoredReport(row.id, trust[0], row.received_at)
         if not isolated:
-            return self._record_and_decide(session, recorder, raw_report, item)
+            outcome = self._record_and_decide(session, recorder, stored, item)
+            return outcome, _settlement(row.id, outcome, trust)
         try:
             with session.begin_nested():
-                return self._record_and_decide(session, recorder, raw_report, item)
+                outcome = self._record_and_decide(session, recorder, stored, item)
         except Exception as exc:
             log.exception("report %s: recording failed", item.report_id)
             recorder.forget(item.dedupe_key)
-            session.refresh(raw_report)
-            return _quarantine(raw_report, _failure(exc))
+            outcome = RecordOutcome(ReportStatus.QUARANTINED, _failure(exc), None)
+            return outcome, _settlement(row.id, outcome, as_stored)
+        return outcome, _settlement(row.id, outcome, trust)
 
     def _record_and_decide(
         self,
         session: Session,
         recorder: ComplaintRecorder,
-        raw_report: RawReport,
+        stored: StoredReport,
         item: PreparedReport,
     ) -> RecordOutcome:
         assert item.report is not None and item.attribution is not None and item.dedupe_key
-        if item.trust is not None:
-            raw_report.trusted, raw_report.trust_reason = item.trust
-        outcome = recorder.record(raw_report, item.report, item.attribution, item.dedupe_key)
+        outcome = recorder.record(stored, item.report, item.attribution, item.dedupe_key)
         if self.policy is not None and outcome.new and outcome.complaint is not None:
             decide_recorded_complaint(session, outcome.complaint, self.policy)
         return outcome
@@ -265,10 +303,13 @@ def _failure(exc: Exception) -> str:
     return f"processing failed: {type(exc).__name__}: {exc}"
 
 
-def _quarantine(raw_report: RawReport, reason: str) -> RecordOutcome:
-    raw_report.status = ReportStatus.QUARANTINED.value
-    raw_report.reason = reason
-    raw_report.processed_at = utcnow()
-    raw_report.claimed_at = None
-    raw_report.claimed_by = None
-    return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
+def _settlement(
+    report_id: int, outcome: RecordOutcome, trust: tuple[bool, str | None]
+) -> Settlement:
+    return {
+        "report_id": report_id,
+        "new_status": outcome.status.value,
+        "new_reason": outcome.reason,
+        "new_trusted": trust[0],
+        "new_trust_reason": trust[1],
+    }

@@ -13,9 +13,8 @@ from sqlmodel import Session, col
 from abusedesk.attribute.attribution import AttributionOutcome
 from abusedesk.parse.report import Report, ReportKind
 from abusedesk.record.buckets import counted, move_complaint
-from abusedesk.record.identity import dedupe_key
 from abusedesk.store.tables import Complaint, Mailbox, RawReport
-from abusedesk.store.types import ReportStatus, utcnow
+from abusedesk.store.types import ReportStatus
 
 # An Arrival-Date further ahead than this (clock skew) or older than this before we
 # received the report is not believed: the report's own receipt time is used instead.
@@ -35,6 +34,7 @@ _MAILBOXES = select(col(Mailbox.address), col(Mailbox.id), col(Mailbox.domain_id
 @dataclass(frozen=True, slots=True)
 class RecordOutcome:
     status: ReportStatus
+    """What the raw report's status becomes."""
     reason: str | None
     complaint: Complaint | None
     """The complaint the report counts as, in the recording session; a new one is
@@ -53,31 +53,23 @@ def complaint_time(report: Report, received_at: datetime) -> datetime:
     return arrival
 
 
-def record_report(
-    session: Session,
-    raw_report: RawReport,
-    report: Report,
-    outcome: AttributionOutcome,
-    key: str | None = None,
-) -> RecordOutcome:
-    """Create or update the complaint for `raw_report` and set the report's status and reason.
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    """What recording needs of a stored raw report."""
 
-    Reprocessing the same raw report updates its complaint in place; another raw
-    report with the same dedupe key is a duplicate and records nothing. `key` is
-    the report's `dedupe_key`, when the caller has it already.
-    """
-    key = key or dedupe_key(report, raw_report.raw)
-    address = outcome.attribution.mailbox if outcome.attribution else None
-    return ComplaintRecorder(session, [key], [address] if address else []).record(
-        raw_report, report, outcome, key
-    )
+    id: int
+    trusted: bool
+    """Whether its sender is trusted (a provider's peer address or DKIM signature)."""
+    received_at: datetime
 
 
 class ComplaintRecorder:
-    """Records the reports of one batch in one session, as `record_report` does for one.
+    """Records the complaints of one batch of reports in one session.
 
     What the batch needs from the database (complaints already recorded under its
     dedupe keys, the ids of its mailboxes) is read in one query each, not one a report.
+    Recording says what the raw report's status becomes (`RecordOutcome`); writing
+    it is the caller's, with the rest of the batch's.
     """
 
     def __init__(self, session: Session, keys: Iterable[str], addresses: Iterable[str]) -> None:
@@ -100,20 +92,22 @@ class ComplaintRecorder:
         self._complaints.pop(key, None)
 
     def record(
-        self, raw_report: RawReport, report: Report, outcome: AttributionOutcome, key: str
+        self, raw_report: StoredReport, report: Report, outcome: AttributionOutcome, key: str
     ) -> RecordOutcome:
-        """Record one report of the batch; see `record_report`."""
-        assert raw_report.id is not None
+        """Create or update the complaint for `raw_report`; say what its status becomes.
+
+        Recording the same raw report again updates its complaint in place; another
+        raw report with the same dedupe key (`dedupe_key`) is a duplicate and records
+        nothing.
+        """
         existing = self._complaint(key)
         if existing is not None and existing.raw_report_id != raw_report.id:
             reason = f"duplicate of report {existing.raw_report_id}; counted once"
-            _settle(raw_report, ReportStatus.PROCESSED, reason)
             return RecordOutcome(ReportStatus.PROCESSED, reason, existing)
         if report.kind is ReportKind.NOT_A_REPORT:
             reason = "not a feedback report: " + (
                 "; ".join(report.problems) or "no report part found"
             )
-            _settle(raw_report, ReportStatus.QUARANTINED, reason)
             return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
 
         values = self._complaint_values(raw_report, report, outcome)
@@ -128,7 +122,6 @@ class ComplaintRecorder:
         move_complaint(self._session, before, counted(complaint))
         self._complaints[key] = complaint
         status, note = _status(report, outcome)
-        _settle(raw_report, status, note)
         return RecordOutcome(status, note, complaint, new=existing is None)
 
     def _complaint(self, key: str) -> Complaint | None:
@@ -146,7 +139,7 @@ class ComplaintRecorder:
         return self._mailboxes[address]
 
     def _complaint_values(
-        self, raw_report: RawReport, report: Report, outcome: AttributionOutcome
+        self, raw_report: StoredReport, report: Report, outcome: AttributionOutcome
     ) -> dict[str, Any]:
         original = report.original
         attribution = outcome.attribution
@@ -203,14 +196,6 @@ def _status(report: Report, outcome: AttributionOutcome) -> tuple[ReportStatus, 
     return ReportStatus.PROCESSED, reason
 
 
-def _settle(raw_report: RawReport, status: ReportStatus, reason: str | None) -> None:
-    raw_report.status = status.value
-    raw_report.reason = reason
-    raw_report.processed_at = utcnow()
-    raw_report.claimed_at = None
-    raw_report.claimed_by = None
-
-
 def record_synthetic_complaint(
     session: Session,
     mailbox_id: int | None,
@@ -222,7 +207,7 @@ def record_synthetic_complaint(
 ) -> Complaint:
     """A complaint no real report carried — for rules scenarios, tests and benchmarks.
 
-    It is stored exactly as `record_report` leaves a processed one (with a
+    It is stored exactly as the worker leaves a processed one (with a
     placeholder raw report), so counters and replay cannot tell the difference.
     """
     raw = RawReport(
