@@ -23,12 +23,20 @@ MAX_REPORT_DELAY = timedelta(days=365)
 
 
 # Built once: building them cost more than running them, for every batch.
-_COMPLAINTS_BY_KEY = select(Complaint).where(
-    col(Complaint.dedupe_key).in_(bindparam("keys", expanding=True))
-)
+_COMPLAINTS_BY_KEY = select(
+    col(Complaint.dedupe_key), col(Complaint.id), col(Complaint.raw_report_id)
+).where(col(Complaint.dedupe_key).in_(bindparam("keys", expanding=True)))
 _MAILBOXES = select(col(Mailbox.address), col(Mailbox.id), col(Mailbox.domain_id)).where(
     col(Mailbox.address).in_(bindparam("addresses", expanding=True))
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """A complaint already in the database: enough to tell a duplicate from a reprocessing."""
+
+    id: int
+    raw_report_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +45,9 @@ class RecordOutcome:
     """What the raw report's status becomes."""
     reason: str | None
     complaint: Complaint | None
-    """The complaint the report counts as, in the recording session; a new one is
-    written to the database when the session next flushes (before any query)."""
+    """The complaint recorded for the report, in the recording session (None when it
+    records none, a duplicate's included); a new one is written to the database when
+    the session next flushes (before any query)."""
     new: bool = False
     """True the first time this report's complaint was recorded (not on reprocessing)."""
 
@@ -75,10 +84,10 @@ class ComplaintRecorder:
     def __init__(self, session: Session, keys: Iterable[str], addresses: Iterable[str]) -> None:
         self._session = session
         wanted = set(keys)
-        self._complaints: dict[str, Complaint | None] = dict.fromkeys(wanted)
+        self._complaints: dict[str, Complaint | _Recorded | None] = dict.fromkeys(wanted)
         if wanted:
-            found = session.exec(_COMPLAINTS_BY_KEY, params={"keys": list(wanted)}).scalars()  # type: ignore[call-overload]
-            self._complaints.update((complaint.dedupe_key, complaint) for complaint in found)
+            found = session.execute(_COMPLAINTS_BY_KEY, {"keys": list(wanted)})
+            self._complaints.update((key, _Recorded(id_, raw)) for key, id_, raw in found)
         lowered = {address.lower() for address in addresses}
         self._mailboxes: dict[str, tuple[int | None, int | None]] = dict.fromkeys(
             lowered, (None, None)
@@ -100,16 +109,18 @@ class ComplaintRecorder:
         raw report with the same dedupe key (`dedupe_key`) is a duplicate and records
         nothing.
         """
-        existing = self._complaint(key)
-        if existing is not None and existing.raw_report_id != raw_report.id:
-            reason = f"duplicate of report {existing.raw_report_id}; counted once"
-            return RecordOutcome(ReportStatus.PROCESSED, reason, existing)
+        known = self._complaint(key)
+        if known is not None and known.raw_report_id != raw_report.id:
+            reason = f"duplicate of report {known.raw_report_id}; counted once"
+            return RecordOutcome(ReportStatus.PROCESSED, reason, None)
         if report.kind is ReportKind.NOT_A_REPORT:
             reason = "not a feedback report: " + (
                 "; ".join(report.problems) or "no report part found"
             )
             return RecordOutcome(ReportStatus.QUARANTINED, reason, None)
 
+        # Recorded before under this report: it is being processed again.
+        existing = self._session.get(Complaint, known.id) if isinstance(known, _Recorded) else known
         values = self._complaint_values(raw_report, report, outcome)
         before = counted(existing) if existing is not None else None
         if existing is None:
@@ -124,11 +135,10 @@ class ComplaintRecorder:
         status, note = _status(report, outcome)
         return RecordOutcome(status, note, complaint, new=existing is None)
 
-    def _complaint(self, key: str) -> Complaint | None:
+    def _complaint(self, key: str) -> Complaint | _Recorded | None:
         if key not in self._complaints:
-            self._complaints[key] = self._session.exec(
-                select(Complaint).where(col(Complaint.dedupe_key) == key)  # type: ignore[call-overload]
-            ).scalar_one_or_none()
+            found = self._session.execute(_COMPLAINTS_BY_KEY, {"keys": [key]}).first()
+            self._complaints[key] = None if found is None else _Recorded(found[1], found[2])
         return self._complaints[key]
 
     def _mailbox(self, address: str) -> tuple[int | None, int | None]:
