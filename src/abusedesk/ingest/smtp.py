@@ -22,6 +22,7 @@ from abusedesk.config import ProviderSettings, SmtpSettings
 from abusedesk.errors import StorageError
 from abusedesk.ingest.group_commit import GroupCommitter
 from abusedesk.ingest.peer_limits import PeerLimits
+from abusedesk.ingest.smtp_paths import plain_path
 from abusedesk.ingest.spool import IncomingReport, ListenerStore
 from abusedesk.ingest.trust import ProviderPeers
 from abusedesk.metrics import Metrics
@@ -131,6 +132,16 @@ class LimitedSMTP(SMTP):
         super().__init__(handler, **kwargs)
         self._limits = limits
         self._metrics = metrics
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's reading of a command's path, without its parser for plain paths."""
+        plain = plain_path(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        address, local_part, rest = plain
+        if self.local_part_limit and len(local_part) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     async def _handle_client(self) -> None:
         peer = (_peer_ip(self.session) if self.session else None) or "?"
