@@ -148,6 +148,53 @@ def test_report_that_keeps_crashing_the_worker_is_given_up(
     assert stored.status == "quarantined" and "gave up after" in (stored.reason or "")
 
 
+class WorkerDied(BaseException):
+    """Stands for what kills a worker process outright (no `except Exception` sees it)."""
+
+
+def test_a_report_that_killed_its_worker_takes_no_other_report_with_it(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = store(engine, *sorted(CORPUS.glob("*.eml"))[:6])
+    poison = ids[1]
+    poison_bytes = raw_report(engine, poison).raw
+    real_parse = worker_module.parse_report
+
+    def deadly_parse(raw: bytes) -> object:
+        if raw == poison_bytes:
+            raise WorkerDied
+        return real_parse(raw)
+
+    monkeypatch.setattr(worker_module, "parse_report", deadly_parse)
+
+    def lease_runs_out() -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                update(RawReport)
+                .where(RawReport.claimed_at.is_not(None))  # type: ignore[union-attr]
+                .values(claimed_at=utcnow() - timedelta(hours=1))
+            )
+
+    deaths = 0
+    while True:  # the worker dies on it, is restarted, …
+        try:
+            ReportWorker(engine, settings, name=f"worker-{deaths}").run_until_idle()
+        except WorkerDied:
+            deaths += 1
+            assert deaths <= MAX_ATTEMPTS, "the report that kills workers was never given up"
+            lease_runs_out()
+        else:
+            break
+
+    stored = {report_id: raw_report(engine, report_id) for report_id in ids}
+    assert "gave up after" in (stored[poison].reason or "")
+    for report_id in ids:
+        if report_id != poison:
+            assert stored[report_id].status != "pending"
+            assert "gave up" not in (stored[report_id].reason or ""), report_id
+            assert stored[report_id].attempts <= 2, "another report's crash counted against it"
+
+
 def test_claims_are_exclusive_and_expire(engine: Engine) -> None:
     ids = store(engine, *sorted(CORPUS.glob("*.eml"))[:20])
     results: dict[str, list[int]] = {}

@@ -8,6 +8,7 @@ other; SQLite has one writer at a time, which makes the same statement safe.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ def _claim_statement() -> Any:
             claimed_by=bindparam("worker"),
             attempts=col(RawReport.attempts) + 1,
         )
-        .returning(col(RawReport.id))
+        .returning(col(RawReport.id), col(RawReport.attempts))
     )
 
 
@@ -53,14 +54,45 @@ def _claim_statement() -> Any:
 _CLAIM = _claim_statement()
 
 
-def claim_pending(
+@dataclass(frozen=True, slots=True, order=True)
+class Claim:
+    report_id: int
+    attempts: int
+    """Claims of the report so far, this one included: more than one means a worker
+    that claimed it before did not finish (it may have died of this very report)."""
+
+
+def claim_reports(
     engine: Engine, worker: str, limit: int, lease: timedelta = DEFAULT_LEASE
-) -> list[int]:
-    """Claim up to `limit` pending reports (oldest first) for `worker`; return their ids."""
+) -> list[Claim]:
+    """Claim up to `limit` pending reports (oldest first) for `worker`."""
     now = utcnow()
     values = {"now": now, "stale_before": now - lease, "worker": worker, "limit": limit}
     with engine.begin() as connection:
-        return sorted(i for i in connection.execute(_CLAIM, values).scalars() if i is not None)
+        return sorted(Claim(i, attempts) for i, attempts in connection.execute(_CLAIM, values))
+
+
+def claim_pending(
+    engine: Engine, worker: str, limit: int, lease: timedelta = DEFAULT_LEASE
+) -> list[int]:
+    """`claim_reports`, their ids only."""
+    return [claim.report_id for claim in claim_reports(engine, worker, limit, lease)]
+
+
+def release_claims(engine: Engine, worker: str, report_ids: list[int]) -> None:
+    """Give back claims of `worker`'s not worked on, as if they had not been made."""
+    if not report_ids:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(RawReport)
+            .where(
+                col(RawReport.id).in_(report_ids),
+                col(RawReport.claimed_by) == worker,
+                col(RawReport.status) == ReportStatus.PENDING.value,
+            )
+            .values(claimed_at=None, claimed_by=None, attempts=col(RawReport.attempts) - 1)
+        )
 
 
 def pending_count(engine: Engine) -> int:

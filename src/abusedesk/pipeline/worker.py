@@ -30,7 +30,7 @@ from abusedesk.decide.locks import lock_batch
 from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
-from abusedesk.pipeline.claims import claim_pending
+from abusedesk.pipeline.claims import Claim, claim_reports, release_claims
 from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome, StoredReport
 from abusedesk.record.identity import dedupe_key
 from abusedesk.store.directory import CachedDirectory, DatabaseDirectory
@@ -143,20 +143,31 @@ class ReportWorker:
 
         After a batch that was not full, wait `linger` seconds before claiming the
         next: reports that trickle in are then processed a batch at a time rather
-        than one by one, which costs a fraction per report.
+        than one by one, which costs a fraction per report. A report claimed before
+        by a worker that did not finish is processed in a batch of its own: if it is
+        what killed that worker, it takes no other report with it again (and the
+        others' attempts are not spent on it).
         """
         done = 0
         while keep_going() and (claimed := self._claim(batch)):
-            self.process_batch(claimed)
-            done += len(claimed)
+            fresh = [claim.report_id for claim in claimed if claim.attempts <= 1]
+            retried = [claim.report_id for claim in claimed if claim.attempts > 1]
+            if fresh:
+                self.process_batch(fresh)
+            if retried:
+                # One at a time: the others go back to the queue as they were (their
+                # attempts not counted), for the next rounds.
+                release_claims(self.write_engine or self.engine, self.name, retried[1:])
+                self.process_batch(retried[:1])
+            done += len(fresh) + min(len(retried), 1)
             if len(claimed) < batch and linger > 0:
                 time.sleep(linger)
         return done
 
-    def _claim(self, batch: int) -> list[int]:
+    def _claim(self, batch: int) -> list[Claim]:
         # A claim is a lease: one lost to a power cut only lets the report be claimed
         # again, so it is written by the engine that does not wait for the disk.
-        return claim_pending(self.write_engine or self.engine, self.name, batch)
+        return claim_reports(self.write_engine or self.engine, self.name, batch)
 
     def process_batch(self, report_ids: list[int]) -> list[RecordOutcome]:
         prepared = self._prepare_batch(report_ids)
