@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email import errors
 from email.message import Message
 from email.parser import BytesParser
+from typing import Any
 
 from abusedesk.parse.normalize import cap_containers, normalise_line_endings
 
@@ -35,7 +36,54 @@ HEADERS_ORIGINAL_TYPES = frozenset(
     }
 )
 
-_PARSER = BytesParser()  # compat32: the fastest policy, and the most forgiving.
+
+class ReportMessage(Message):
+    """The stdlib's `Message`, but it works out its content type once.
+
+    The parser asks each part for its content type half a dozen times while
+    reading it, and the format readers ask again; each time the stdlib scans
+    every header field. The answer is kept until a header field changes.
+    """
+
+    _content_type: str | None = None
+
+    def get_content_type(self) -> str:
+        if self._content_type is None:
+            self._content_type = super().get_content_type()
+        return self._content_type
+
+    # Every way the stdlib changes a message's header fields or its default type.
+    def set_raw(self, name: str, value: Any) -> None:
+        self._content_type = None
+        super().set_raw(name, value)
+
+    def __setitem__(self, name: str, val: Any) -> None:
+        self._content_type = None
+        super().__setitem__(name, val)
+
+    def __delitem__(self, name: str) -> None:
+        self._content_type = None
+        super().__delitem__(name)
+
+    def replace_header(self, _name: str, _value: Any) -> None:
+        self._content_type = None
+        super().replace_header(_name, _value)
+
+    def add_header(self, _name: str, _value: str, **_params: Any) -> None:
+        self._content_type = None
+        super().add_header(_name, _value, **_params)
+
+    def set_boundary(self, boundary: str) -> None:
+        self._content_type = None
+        super().set_boundary(boundary)
+
+    def set_default_type(self, ctype: str) -> None:
+        self._content_type = None
+        super().set_default_type(ctype)
+
+
+# compat32: the fastest policy, and the most forgiving.
+_PARSER = BytesParser(_class=ReportMessage)
 
 _DEFECT_NOTES: dict[type[errors.MessageDefect], str] = {
     errors.CloseBoundaryNotFoundDefect: "multipart truncated: closing boundary missing",

@@ -19,6 +19,7 @@ from abusedesk.parse.body import body_excerpt
 from abusedesk.parse.dates import parse_date
 from abusedesk.parse.mime import (
     HEADERS_ORIGINAL_TYPES,
+    ReportMessage,
     decoded_part_text,
     defect_notes,
     is_transfer_encoded,
@@ -28,8 +29,8 @@ from abusedesk.parse.received import parse_received_chain
 from abusedesk.parse.report import OriginalMessage
 from abusedesk.parse.text import decode_header_text, raw_header_value
 
-_PARSER = Parser()
-_HEADER_PARSER = HeaderParser()
+_PARSER = Parser(_class=ReportMessage)
+_HEADER_PARSER = HeaderParser(_class=ReportMessage)
 _MAX_HEADERS = 1000
 _SPLIT_BLOCK_NAMES = frozenset(
     {"message-id", "subject", "to", "cc", "date", "mime-version", "from", "content-type"}
