@@ -26,7 +26,7 @@ def _as_addr_spec(candidate: str) -> str | None:
     local, at, domain = candidate.rpartition("@")
     if not at or not local or not domain or len(candidate) > 320:
         return None
-    if any(char in _LOCAL_FORBIDDEN for char in local):
+    if not _LOCAL_FORBIDDEN.isdisjoint(local):
         return None
     domain = domain.rstrip(".")
     if len(domain) > 253 or not _DOMAIN.fullmatch(domain):

@@ -72,7 +72,7 @@ class RawReport(SQLModel, table=True):
     __table_args__ = (Index("ix_rawreport_status_id", "status", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    sha256: str = Field(max_length=64, index=True)
+    sha256: str = Field(max_length=64)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     size: int
     received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
