@@ -20,7 +20,7 @@ Targets: (b)/(a) >= 0.7 and (c)/(a) >= 0.5, on the median of the runs.
 Exit status: 0 when both targets are met, 1 when one is missed, 2 when the
 benchmark could not measure (a server did not start, reports were refused).
 
-    python bench/intake.py [--reports 3000] [--clients 8] [--runs 3] [--workers N]
+    python bench/intake.py [--reports 3000] [--clients 8] [--runs 5] [--workers N]
 
 Soak mode, `--duration SECONDS` (e.g. 600): runs only (c), continuously for that
 long with fresh distinct reports, and prints the memory (VmRSS of the server
@@ -284,7 +284,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--workers", type=int, help="worker processes for (c) (default: the product's)"
     )
