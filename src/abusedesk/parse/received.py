@@ -7,9 +7,10 @@ parentheses such as `(using TLS with cipher=...` — and some are forged. This
 module reads whatever is there and never raises; deciding which hops to
 *trust* is the attribute stage's job, not this one's.
 
-The reader is a single left-to-right tokenizer plus a few anchored patterns on
-short strings, so its cost is linear in the length of the header; there is no
-regular expression that could backtrack over a hostile value.
+The reader finds the parenthesised comments in one pass over the parentheses,
+splits the rest into words, and uses a few anchored patterns on short strings,
+so its cost is linear in the length of the header; there is no regular
+expression that could backtrack over a hostile value.
 
 Formats understood:
 

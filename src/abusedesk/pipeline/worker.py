@@ -1,12 +1,13 @@
 """Run claimed reports through the pipeline: parse and attribute, then record and decide.
 
 The slow part (parsing, attribution, DKIM look-ups) runs outside any write
-transaction; a claimed batch is then recorded, and each new complaint decided
-by the rules, in one short transaction, each report inside a savepoint of its
-own. A report whose processing raises is
-quarantined with the error and the others go on; one that keeps being claimed
-without finishing (it crashed the process each time) is quarantined after
-`MAX_ATTEMPTS`.
+transaction; a claimed batch is then recorded, each new complaint decided by
+the rules, and every report settled, in one short transaction. A report whose
+processing raises is quarantined with the error and the others go on (when
+recording fails, the batch is recorded again with each report in a savepoint of
+its own). A report claimed again after its worker died is processed alone; one
+that keeps being claimed without finishing (it crashed the process each time)
+is quarantined after `MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
