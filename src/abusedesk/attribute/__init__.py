@@ -4,6 +4,7 @@ from abusedesk.attribute.attribution import (
     Attribution,
     AttributionMethod,
     AttributionOutcome,
+    Candidate,
     Confidence,
     MailboxDirectory,
 )
@@ -13,6 +14,7 @@ __all__ = [
     "Attribution",
     "AttributionMethod",
     "AttributionOutcome",
+    "Candidate",
     "Confidence",
     "MailboxDirectory",
     "attribute_report",

@@ -23,6 +23,9 @@ class AttributionMethod(StrEnum):
     """A configured header our relay adds (e.g. X-Authenticated-Sender)."""
     AUTH_RESULTS = "auth-results"
     """`smtp.auth=` in an Authentication-Results written by our own authserv-id."""
+    STAFF = "staff"
+    """A staff member reviewed an unproven complaint's candidate and charged it by hand
+    (audited); nothing in the report alone proved it."""
 
 
 class Confidence(StrEnum):
@@ -46,12 +49,29 @@ class Attribution:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """The mailbox an unproven complaint points at, for a person to review.
+
+    The chain names this sender, but nothing proves the provider received the
+    message from our relays (a forward, an unconfirmed hop, a forgery), so it
+    is never counted by itself; staff may charge it by hand.
+    """
+
+    mailbox: str
+    """The address the unproven evidence names, lowercased (hosted or not)."""
+    evidence: str
+    """What named it, in words a reviewer can check against the raw report."""
+
+
+@dataclass(frozen=True, slots=True)
 class AttributionOutcome:
     """The result of trying to attribute one report: an attribution, or why not."""
 
     attribution: Attribution | None
     reason: str | None = None
     """When unattributed: why, in words (no relay hop, unknown mailbox, …)."""
+    candidate: Candidate | None = None
+    """When unattributed: the mailbox the unproven evidence names, if any."""
 
 
 class MailboxDirectory(Protocol):
