@@ -15,6 +15,7 @@ import email
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from abusedesk.attribute import attribute_report
@@ -38,6 +39,9 @@ class SetDirectory:
 
     def sender_for_queue_id(self, queue_id: str) -> str | None:
         return None
+
+    def queue_record_span(self) -> tuple[datetime | None, datetime | None]:
+        return None, None
 
 
 def load_samples() -> list[bytes]:

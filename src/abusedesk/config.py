@@ -90,6 +90,18 @@ class AttributionSettings(Section):
     """A header our relays add naming the SASL user, e.g. `X-Authenticated-Sender`."""
     authserv_ids: list[str] = Field(default_factory=list)
     """authserv-ids of our own outbound filter, whose `smtp.auth=` is trusted."""
+    provider_networks: list[str] = Field(default_factory=list)
+    """Public CIDRs that feedback-loop providers use only between their own hosts
+    (Exchange Online's internal hops come from 2603:10b6::/32). A hop from such an
+    address continues the provider's chain like a private address does, so list a
+    network only if no outside sender can connect from it (docs/attribution.md)."""
+
+    @field_validator("provider_networks")
+    @classmethod
+    def _valid_provider_networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)
+        return networks
 
 
 class RulesSettings(Section):

@@ -169,11 +169,11 @@ def test_forged_relay_pair_with_matching_helo_but_other_rdns(
     assert "192.0.2.66" in refused(attribute_report(report, settings, directory))
 
 
-def test_forged_relay_pair_with_matching_helo_is_only_medium(
+def test_forged_relay_pair_with_matching_helo_is_never_charged(
     settings: AttributionSettings, directory: HostedDirectory
 ) -> None:
     # The attacker HELOs with the name of the host their forged hop claims:
-    # only their own, chosen name links the chain, so it is not HIGH.
+    # names link nothing, the provider's real receipt is from 192.0.2.66.
     real_receipt = provider_hop(
         helo=YAHOO_MX, rdns="unknown", ip="192.0.2.66", by="mta1001.mail.yahoo.example"
     )
@@ -181,9 +181,10 @@ def test_forged_relay_pair_with_matching_helo_is_only_medium(
 
     outcome = attribute_report(report, settings, directory)
 
-    assert attributed(outcome)[2] is Confidence.MEDIUM
-    assert outcome.attribution is not None
-    assert "only by a name the sending host chose" in outcome.attribution.evidence
+    assert "received it from 192.0.2.66, not from our relays" in refused(outcome)
+    assert outcome.candidate is not None
+    assert outcome.candidate.mailbox == "alice@shop.example"
+    assert "unproven hop" in outcome.candidate.evidence
 
 
 def test_forged_authenticated_sender_not_confirmed(
@@ -246,27 +247,50 @@ def test_hop_above_with_public_address_and_no_name_link(
     assert "mx.other.example" in refused(attribute_report(report, settings, directory))
 
 
-def test_post_delivery_forwarding_linked_by_reverse_dns(
+FORWARDED_TO_FBL = (
+    "from mta1000.mail.yahoo.example (mta1000.mail.yahoo.example [192.0.2.200]) by "
+    "fbl.feedback.example (Postfix) with ESMTP id DEFD98; Thu, 26 Nov 2026 11:00:00 -0700"
+)
+INTERNAL_LMTP = (
+    "from mta1000.mail.yahoo.example ([10.200.3.104]) by mta1000.mail.yahoo.example "
+    "with LMTP id 7sum1s; Thu, 26 Nov 2026 10:01:05 +0000"
+)
+
+
+def test_post_delivery_forwarding_is_proven_only_by_the_source_ip(
     settings: AttributionSettings, directory: HostedDirectory
 ) -> None:
-    forwarded = (
-        "from mta1000.mail.yahoo.example (mta1000.mail.yahoo.example [192.0.2.200]) by "
-        "fbl.feedback.example (Postfix) with ESMTP id DEFD98; Thu, 26 Nov 2026 11:00:00 -0700"
-    )
-    internal = (
-        "from mta1000.mail.yahoo.example ([10.200.3.104]) by mta1000.mail.yahoo.example "
-        "with LMTP id 7sum1s; Thu, 26 Nov 2026 10:01:05 +0000"
-    )
-    report = build_report([forwarded, internal, provider_hop(), relay_hop()])
+    # The provider's FBL service forwarded its copy from a public address: the
+    # hops below that hop cannot be proven to be the provider's by themselves.
+    chain = [FORWARDED_TO_FBL, INTERNAL_LMTP, provider_hop(), relay_hop()]
 
-    assert attributed(attribute_report(report, settings, directory)) == (
+    outcome = attribute_report(build_report(chain), settings, directory)
+    assert "forwarded by mta1000.mail.yahoo.example" in refused(outcome)
+    assert "received it from 192.0.2.200, not from our relays" in refused(outcome)
+    assert outcome.candidate is not None and outcome.candidate.mailbox == "alice@shop.example"
+
+    # The report's own Source-IP, which the provider writes, proves the receipt.
+    proven = attribute_report(build_report(chain, source_ip="198.51.100.5"), settings, directory)
+    assert attributed(proven) == (
         "alice@shop.example",
         AttributionMethod.RELAY_RECEIVED,
         Confidence.HIGH,
     )
 
 
-def test_local_pickup_after_delivery_lowers_confidence(
+def test_provider_internal_hops_chained_by_address_prove_the_receipt(
+    settings: AttributionSettings, directory: HostedDirectory
+) -> None:
+    report = build_report([INTERNAL_LMTP, provider_hop(), relay_hop()])
+
+    outcome = attribute_report(report, settings, directory)
+
+    assert attributed(outcome)[2] is Confidence.HIGH
+    assert outcome.attribution is not None
+    assert "chained by internal address" in outcome.attribution.evidence
+
+
+def test_local_pickup_above_the_receipt_is_not_a_proof(
     settings: AttributionSettings, directory: HostedDirectory
 ) -> None:
     pickup = (
@@ -274,21 +298,30 @@ def test_local_pickup_after_delivery_lowers_confidence(
         "Thu, 26 Nov 2026 10:02:00 +0000"
     )
     qmail = "(qmail 19765 invoked by uid 1014); 26 Nov 2026 10:02:01 -0000"
-    report = build_report([qmail, pickup, provider_hop(), relay_hop()])
+    chain = [qmail, pickup, provider_hop(), relay_hop()]
 
-    assert attributed(attribute_report(report, settings, directory))[2] is Confidence.MEDIUM
+    outcome = attribute_report(build_report(chain), settings, directory)
+    assert "submitted on mta1000.mail.yahoo.example itself" in refused(outcome)
+
+    with_source_ip = build_report(chain, source_ip="198.51.100.5")
+    assert attributed(attribute_report(with_source_ip, settings, directory))[2] is Confidence.HIGH
 
 
-def test_redacted_provider_address_with_relay_rdns_is_low(
+def test_redacted_provider_address_with_relay_rdns_is_not_a_proof(
     settings: AttributionSettings, directory: HostedDirectory
 ) -> None:
-    report = build_report([provider_hop(ip="XX.YY.ZZ.5"), relay_hop()])
+    # Whoever holds an address sets its reverse DNS: it proves nothing alone.
+    chain = [provider_hop(ip="XX.YY.ZZ.5"), relay_hop()]
+    outcome = attribute_report(build_report(chain), settings, directory)
 
-    outcome = attribute_report(report, settings, directory)
+    assert "only by reverse DNS" in refused(outcome)
+    assert outcome.candidate is not None
 
-    assert attributed(outcome)[2] is Confidence.LOW
-    assert outcome.attribution is not None
-    assert "missing or unreadable" in outcome.attribution.evidence
+    # With the provider's Source-IP it is proven, but the hop's address cannot be matched.
+    proven = attribute_report(build_report(chain, source_ip="198.51.100.5"), settings, directory)
+    assert attributed(proven)[2] is Confidence.MEDIUM
+    assert proven.attribution is not None
+    assert "shows no readable address" in proven.attribution.evidence
 
 
 def test_helo_naming_our_relay_is_never_enough(
@@ -296,9 +329,7 @@ def test_helo_naming_our_relay_is_never_enough(
 ) -> None:
     report = build_report([provider_hop(rdns="unknown", ip="XX.YY.ZZ.5"), relay_hop()])
 
-    assert "shows no relay address or relay name" in refused(
-        attribute_report(report, settings, directory)
-    )
+    assert "shows no relay address" in refused(attribute_report(report, settings, directory))
 
 
 def test_provider_receipt_dated_before_our_relay(
@@ -484,7 +515,9 @@ SORTED_BLOCK = [
 def test_sorted_headers_with_only_our_hop_and_its_receipt(
     settings: AttributionSettings, directory: HostedDirectory
 ) -> None:
-    outcome = attribute_report(report_from_headers(SORTED_BLOCK), settings, directory)
+    report = report_from_headers(SORTED_BLOCK, source_ip="198.51.100.5")
+
+    outcome = attribute_report(report, settings, directory)
 
     assert attributed(outcome) == (
         "alice@shop.example",
@@ -495,15 +528,27 @@ def test_sorted_headers_with_only_our_hop_and_its_receipt(
     assert "alphabetical order" in outcome.attribution.evidence
 
 
-def test_sorted_headers_with_an_unplaceable_hop(
+def test_sorted_headers_without_a_source_ip_are_refused(
+    settings: AttributionSettings, directory: HostedDirectory
+) -> None:
+    # Without order no hop can be shown to be the provider's: only its report can say.
+    reason = refused(attribute_report(report_from_headers(SORTED_BLOCK), settings, directory))
+
+    assert "alphabetical order" in reason
+    assert "no Source-IP" in reason
+
+
+def test_sorted_headers_from_elsewhere(
     settings: AttributionSettings, directory: HostedDirectory
 ) -> None:
     extra = ("Received", provider_hop(helo="zz", rdns="bot.example", ip="192.0.2.66"))
     block = sorted([*SORTED_BLOCK, extra], key=lambda field: (field[0], field[1]))
 
-    reason = refused(attribute_report(report_from_headers(block), settings, directory))
+    reason = refused(
+        attribute_report(report_from_headers(block, source_ip="192.0.2.66"), settings, directory)
+    )
 
-    assert "alphabetical order" in reason
+    assert "forwarded by bot.example" in reason
     assert "192.0.2.66" in reason
 
 
@@ -524,15 +569,19 @@ def test_forged_hops_that_sort_into_a_convincing_order(
     assert "Received headers arrived in alphabetical order" in reason
 
 
-def test_sorted_headers_with_an_authenticated_sender_between_relays(
+def test_sorted_headers_with_a_second_authenticated_sender(
     settings: AttributionSettings, directory: HostedDirectory
 ) -> None:
+    # Our relay always writes its hop; a second one naming a sender is a forgery,
+    # and without order nothing tells which is which.
     forged = relay_hop("carol.baker@bakery.example", client=f"{RELAY2} ({RELAY2} [198.51.100.6])")
     block = sorted([*SORTED_BLOCK, ("Received", forged)])
 
-    reason = refused(attribute_report(report_from_headers(block), settings, directory))
+    reason = refused(
+        attribute_report(report_from_headers(block, source_ip="198.51.100.5"), settings, directory)
+    )
 
-    assert "between our relays" in reason
+    assert "2 hops naming our relays name an authenticated sender" in reason
 
 
 def test_report_without_original(settings: AttributionSettings, directory: HostedDirectory) -> None:

@@ -43,8 +43,8 @@ def note_of(name: str) -> str:
             "07-forwarded-after-delivery.eml",
             "alice@shop.example",
             "relay-received",
-            "medium",
-            "only by a name the sending host chose",
+            "high",
+            "Source-IP 198.51.100.5",
         ),
         (
             "08-sorted-headers.eml",
@@ -78,7 +78,7 @@ def note_of(name: str) -> str:
             "13-exchange-hops-above.eml",
             "alice@shop.example",
             "relay-received",
-            "medium",
+            "high",
             "BN8NAM11FT012",
         ),
     ],
@@ -109,8 +109,11 @@ def test_attributed_fixtures(
     ("name", "reason"),
     [
         ("04-spoofed-from-sent-elsewhere.eml", "no Received hop from our relays"),
-        ("05-forged-relay-hops-below-external.eml", "bot-66.cable.example [192.0.2.66]"),
-        ("06-forged-auth-sender-unconfirmed.eml", "192.0.2.50, which is not one of our relay"),
+        (
+            "05-forged-relay-hops-below-external.eml",
+            "forwarded by bot-66.cable.example: the provider received it from 192.0.2.66",
+        ),
+        ("06-forged-auth-sender-unconfirmed.eml", "received it from 192.0.2.50 (the report's"),
         ("09-sender-not-hosted.eml", "sender mallory@gone.example is not hosted here"),
         ("12-redacted-queue-id-only.eml", "(queue id 4Xk2Red12zq7)"),
     ],

@@ -7,6 +7,7 @@ says so; otherwise the report stays unattributed, with the reason why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -29,9 +30,19 @@ class AttributionMethod(StrEnum):
 
 
 class Confidence(StrEnum):
+    """How strong the proof of a charge is; docs/attribution.md has the full table."""
+
     HIGH = "high"
+    """The provider's receipt from our relay address is proven by address (its
+    Source-IP agrees with the hop, or its own hops lead down to it), and our
+    relay's hop in Postfix's own position, or our queue-id record, names the sender."""
     MEDIUM = "medium"
+    """Proven, but by less: the receipt's address is redacted (the Source-IP alone
+    says it), the order of the headers was lost, or only a header our relay adds
+    (which the client may have pre-written) names the sender."""
     LOW = "low"
+    """No longer given: an unproven path is never charged. Kept for complaints
+    recorded before (reverse DNS alone once gave it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,4 +94,10 @@ class MailboxDirectory(Protocol):
 
     def sender_for_queue_id(self, queue_id: str) -> str | None:
         """The SASL user our policy service saw submit `queue_id`, if recorded."""
+        ...
+
+    def queue_record_span(self) -> tuple[datetime | None, datetime | None]:
+        """When the first and the last submission our policy service recorded happened
+        (None, None without records): between them, every authenticated submission's
+        queue id is on record, so a hop naming one that is not was forged."""
         ...

@@ -1,14 +1,18 @@
 """`attribute_report`: which of our mailboxes sent a reported message, or why we cannot tell.
 
-The order of trust:
+The order of trust (docs/attribution.md has the threat model):
 
-1. The Received chain must prove the message left through our relays
-   (`passage`, or `sorted_chain` when the provider sorted the headers).
-   Without that, nothing in the message is ours, and nothing is read.
+1. The provider must provably have received the message from one of our
+   relay addresses (`passage`, or `sorted_chain` when the provider sorted the
+   headers): its report's Source-IP says so, or its own hops lead down to
+   that receipt. Without that, nothing in the message is ours: the complaint
+   is not charged, and the mailbox the unproven hops name is kept as a
+   *candidate* for a person to review.
 2. Inside that proof, our own records name the sender: the queue id our
    policy service saw submitted (QUEUE_ID), then the `(Authenticated sender:)`
-   our relay wrote in its hop (RELAY_RECEIVED). These two are written by our
-   systems; if they disagree, something is wrong and nobody is charged.
+   our relay wrote in its hop (RELAY_RECEIVED). Where our records cover the
+   hop's time, an authenticated hop whose queue id they never saw is forged.
+   If the two disagree, something is wrong and nobody is charged.
 3. Only when neither names anyone, the headers our relay or filter adds
    (AUTHENTICATED_HEADER, then AUTH_RESULTS) are read, at MEDIUM at best: the
    client could have written a copy before submitting, so several differing
@@ -27,6 +31,7 @@ from abusedesk.attribute.attribution import (
     Attribution,
     AttributionMethod,
     AttributionOutcome,
+    Candidate,
     Confidence,
     MailboxDirectory,
 )
@@ -35,11 +40,12 @@ from abusedesk.attribute.claims import (
     authenticated_header_claims,
     mailbox_in,
 )
+from abusedesk.attribute.hops import describe_hop
 from abusedesk.attribute.passage import Rejection, RelayPassage, find_passage_in_order, weakest
 from abusedesk.attribute.relays import OurRelays
 from abusedesk.attribute.sorted_chain import find_passage_unordered, order_lost_because
 from abusedesk.config import AttributionSettings
-from abusedesk.parse.report import OriginalMessage, Report
+from abusedesk.parse.report import OriginalMessage, ReceivedHop, Report
 
 _STRONG = (AttributionMethod.QUEUE_ID, AttributionMethod.RELAY_RECEIVED)
 
@@ -69,28 +75,64 @@ def attribute_report(
         )
     if not original.received:
         return _unattributed("the original message has no Received headers")
-    passage = find_passage(original, relays)
+    passage = find_passage(report, original, relays)
     if isinstance(passage, Rejection):
-        return _unattributed(passage.reason)
+        return _unattributed(passage.reason, unproven_candidate(original, settings, directory))
     strong = _strong_findings(passage, directory)
     if isinstance(strong, Rejection):
-        return _unattributed(strong.reason)
+        return _unattributed(strong.reason, unproven_candidate(original, settings, directory))
     weak = _header_findings(original, settings)
     return _choose(passage, strong, weak, directory)
 
 
-def find_passage(original: OriginalMessage, relays: OurRelays) -> RelayPassage | Rejection:
+def find_passage(
+    report: Report, original: OriginalMessage, relays: OurRelays
+) -> RelayPassage | Rejection:
     """Prove the passage through our relays, by position unless the order was lost."""
     why = order_lost_because([name for name, _ in original.headers], original.received)
     if why is not None:
-        return find_passage_unordered(original.received, relays, why)
-    return find_passage_in_order(original.received, relays)
+        return find_passage_unordered(original.received, relays, report.source_ip, why)
+    return find_passage_in_order(original.received, relays, report.source_ip)
+
+
+def unproven_candidate(
+    original: OriginalMessage, settings: AttributionSettings, directory: MailboxDirectory
+) -> Candidate | None:
+    """The mailbox the unproven chain points at, for review: never a charge by itself.
+
+    The topmost hop claiming to be our relay's is asked first (a client's
+    forgeries sit below the real one): our record of its queue id, then its
+    authenticated sender; then the headers our relay adds.
+    """
+    relays = OurRelays.from_settings(settings)
+    for hop in original.received:
+        if not relays.wrote(hop):
+            continue
+        if hop.queue_id and (user := directory.sender_for_queue_id(hop.queue_id)):
+            return Candidate(
+                mailbox_in(user) or user.strip().casefold(),
+                f"our policy service recorded {user} submitting queue id {hop.queue_id}, "
+                f"which an unproven hop names ({describe_hop(hop)})",
+            )
+        if sender := mailbox_in(hop.authenticated_sender):
+            return Candidate(
+                sender,
+                f"an unproven hop ({describe_hop(hop)}) says (Authenticated sender: "
+                f"{hop.authenticated_sender}); nothing shows our relay wrote it",
+            )
+    named = authenticated_header_claims(original, settings.authenticated_header)
+    if named:
+        return Candidate(named[0], f"{settings.authenticated_header}: {named[0]}")
+    return None
 
 
 def _strong_findings(
     passage: RelayPassage, directory: MailboxDirectory
 ) -> list[_Finding] | Rejection:
     findings: list[_Finding] = []
+    forged = _unrecorded_submission(passage, directory)
+    if forged is not None:
+        return forged
     # The submission hop is where the client authenticated and where our
     # policy service saw the queue id, so it is asked first.
     for hop in reversed(passage.our_hops):
@@ -123,6 +165,41 @@ def _strong_findings(
             + "), so nobody is charged"
         )
     return findings
+
+
+def _unrecorded_submission(passage: RelayPassage, directory: MailboxDirectory) -> Rejection | None:
+    """A refusal when an authenticated hop of ours carries a queue id we never recorded.
+
+    The policy service records every authenticated submission's queue id; while
+    its records cover the hop's time, a hop naming a sender with an unknown
+    queue id was not written by our relay (docs/attribution.md says how long the
+    records must be kept for this to hold).
+    """
+    for hop in passage.our_hops:
+        if not _authenticated(hop) or not hop.queue_id:
+            continue
+        at = hop.date or (passage.provider_hop.date if passage.provider_hop else None)
+        first, last = directory.queue_record_span()
+        if at is None or first is None or last is None or not first <= at <= last:
+            continue
+        if directory.sender_for_queue_id(hop.queue_id) is None:
+            return Rejection(
+                f"our relay's hop ({describe_hop(hop)}) names queue id {hop.queue_id}, which "
+                f"our policy service never recorded although its records cover "
+                f"{at:%Y-%m-%d %H:%M} UTC: our relay did not write that hop, so nobody is "
+                f"charged"
+            )
+    return None
+
+
+def _authenticated(hop: ReceivedHop) -> bool:
+    """Postfix names the protocol of an authenticated session ESMTPA / ESMTPSA (UTF8…)."""
+    protocol = (hop.with_protocol or "").upper()
+    return (
+        hop.authenticated_sender is not None
+        or protocol.endswith("SMTPA")
+        or (protocol.endswith("SMTPSA"))
+    )
 
 
 def _header_findings(original: OriginalMessage, settings: AttributionSettings) -> list[_Finding]:
@@ -170,7 +247,8 @@ def _choose(
 
     if not directory.is_hosted(chosen.mailbox):
         return _unattributed(
-            f"sender {chosen.mailbox} is not hosted here (seen: {chosen.evidence})"
+            f"sender {chosen.mailbox} is not hosted here (seen: {chosen.evidence})",
+            Candidate(chosen.mailbox, chosen.evidence),
         )
     notes = [chosen.evidence]
     notes += [
@@ -194,5 +272,5 @@ def _choose(
     )
 
 
-def _unattributed(reason: str) -> AttributionOutcome:
-    return AttributionOutcome(attribution=None, reason=reason)
+def _unattributed(reason: str, candidate: Candidate | None = None) -> AttributionOutcome:
+    return AttributionOutcome(attribution=None, reason=reason, candidate=candidate)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import timedelta
-from enum import Enum
 
-from abusedesk.attribute.relays import host_key
 from abusedesk.parse.received import normalise_ip
 from abusedesk.parse.report import ReceivedHop
 
@@ -35,17 +33,6 @@ _INTERNAL_NETWORKS = tuple(
 )
 
 
-class Link(Enum):
-    """How well a hop is shown to continue from the hop below it."""
-
-    STRONG = "strong"
-    """Reverse DNS names the host below, or an internal host's HELO does."""
-    WEAK = "weak"
-    """Only a name the sender chose (a public client's HELO), or a local
-    re-injection on the same host, which names nothing a forger could not."""
-    BROKEN = "broken"
-
-
 def is_internal_address(ip: str | None) -> bool:
     canonical = normalise_ip(ip) if ip else None
     if canonical is None:
@@ -59,35 +46,6 @@ def has_from_part(hop: ReceivedHop) -> bool:
     if hop.from_helo or hop.from_rdns or hop.from_ip:
         return True
     return hop.raw.lstrip()[:5].casefold() == "from "
-
-
-def continues_from(upper: ReceivedHop, lower: ReceivedHop) -> Link:
-    """Whether `upper` records receiving the message from the host that wrote `lower`.
-
-    Above the provider's receipt there may be its own internal hops and, when
-    a copy was forwarded after delivery, the forwarder's hops. Each must name
-    the host below it. A hop showing the message coming from anywhere else
-    means the hops below it were already in the message when it arrived — and
-    may be forged. An internal address alone is not enough: a message the
-    attacker injected through the provider's own webmail has only internal
-    hops above whatever they forged.
-    """
-    below = host_key(lower.by_host)
-    if below is None:
-        return Link.BROKEN
-    if not has_from_part(upper):
-        return Link.WEAK if _same_host(host_key(upper.by_host), below) else Link.BROKEN
-    rdns = host_key(upper.from_rdns)
-    if _same_host(rdns, below):
-        return Link.STRONG
-    if not _same_host(host_key(upper.from_helo), below):
-        return Link.BROKEN
-    if is_internal_address(upper.from_ip):
-        return Link.STRONG
-    # A public client whose HELO names the host below while its looked-up
-    # name is something else is the textbook forger; without any looked-up
-    # name (Exchange never writes one) the HELO is all there is.
-    return Link.WEAK if rdns is None else Link.BROKEN
 
 
 def dates_consistent(earlier: ReceivedHop, later: ReceivedHop) -> bool:
@@ -108,7 +66,8 @@ def describe_hop(hop: ReceivedHop) -> str:
     return " ".join(parts)
 
 
-def _same_host(name: str | None, other: str) -> bool:
+def same_host(name: str | None, other: str) -> bool:
+    """Whether two host keys name one host (one side may be the short name of the other)."""
     if name is None:
         return False
     if name == other:

@@ -1,11 +1,23 @@
-"""Where a message left our relays, proven by the Received chain in arrival order.
+"""Where a message left our relays, proven by what the provider wrote, in arrival order.
 
 A `RelayPassage` is the trusted part of a chain: the contiguous hops our
-relays wrote, and the receiving provider's hop right above them that records
-taking the message from one of our relay addresses. Everything below our
-hops was written by the client (and may be forged); everything above the
-provider's hop must continue from it host by host, or the provider's hop
-itself may be one of the forgeries.
+relays wrote, and the provider's hop right above them that records taking the
+message from one of our relay addresses — the *receipt*. Anyone can write any
+Received header into a message before it reaches the provider, so the receipt
+counts only when the provider provably wrote it (docs/attribution.md):
+
+- the feedback report's own `Source-IP`, which the provider writes, is one of
+  our relay addresses and is the address the receipt records (a `Source-IP`
+  that is not ours means the provider did not get the message from us,
+  whatever the hops say); or, without a `Source-IP,
+- the receipt is reached from the topmost hop (the provider's last) through
+  hops the provider itself wrote: each records receiving the message from the
+  host below it at an address no outsider connects from (an internal address,
+  or a configured provider network), and names that host. A host name alone is
+  never enough: a HELO name is the client's to type, and whoever holds an
+  address can give it any reverse DNS name.
+
+Everything below our hops was written by the client and is never read here.
 """
 
 from __future__ import annotations
@@ -15,14 +27,14 @@ from dataclasses import dataclass
 
 from abusedesk.attribute.attribution import Confidence
 from abusedesk.attribute.hops import (
-    Link,
-    continues_from,
     dates_consistent,
     describe_hop,
     has_from_part,
     is_internal_address,
+    same_host,
 )
 from abusedesk.attribute.relays import OurRelays, host_key
+from abusedesk.parse.received import normalise_ip
 from abusedesk.parse.report import ReceivedHop
 
 _RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
@@ -42,7 +54,8 @@ class RelayPassage:
     our_hops: tuple[ReceivedHop, ...]
     """The hops our relays wrote that may be read for the sender, newest first;
     the last is the submission hop, where the client authenticated."""
-    provider_hop: ReceivedHop
+    provider_hop: ReceivedHop | None
+    """The provider's receipt from our relay (None when the order was lost)."""
     confidence: Confidence
     notes: tuple[str, ...]
     """Sentences for the evidence: what confirmed the passage, and any weakness."""
@@ -60,7 +73,7 @@ class Rejection:
 
 
 def find_passage_in_order(
-    hops: Sequence[ReceivedHop], relays: OurRelays
+    hops: Sequence[ReceivedHop], relays: OurRelays, source_ip: str | None
 ) -> RelayPassage | Rejection:
     """The passage through our relays in a chain whose order is as written."""
     top = next((position for position, hop in enumerate(hops) if relays.wrote(hop)), None)
@@ -72,80 +85,144 @@ def find_passage_in_order(
             "Received header, so no hop shows a provider receiving the message from us"
         )
     ours = _walk_down(hops, top, relays)
-    provider = hops[top - 1]
-    confirmed = confirm_receipt(provider, ours, relays)
-    if isinstance(confirmed, Rejection):
-        return confirmed
-    confidence, note = confirmed
-    notes = [note]
+    receipt = hops[top - 1]
+    if source_ip is not None:
+        proven = confirm_by_source_ip(receipt, relays, source_ip, hops)
+    else:
+        proven = confirm_by_provider_chain(hops, top - 1, relays)
+    if isinstance(proven, Rejection):
+        return proven
+    confidence, note = proven
+    for hop in ours:
+        if not dates_consistent(hop, receipt):
+            return Rejection(
+                f"{NOT_CONFIRMED}: {receipt.by_host or 'the receiving host'} dates its receipt "
+                f"{_when(receipt)}, which does not follow our relay's {_when(hop)}"
+            )
+    return RelayPassage(ours[0].by_host or "?", tuple(ours), receipt, confidence, (note,))
 
-    lower = provider
-    for position in range(top - 2, -1, -1):
+
+def source_ip_refusal(
+    source_ip: str, relays: OurRelays, hops: Sequence[ReceivedHop]
+) -> Rejection | None:
+    """The refusal when the provider's `Source-IP` is not one of our relays, else None."""
+    if relays.is_relay_address(source_ip):
+        return None
+    wanted = normalise_ip(source_ip)
+    hop = next((hop for hop in hops if hop.from_ip and hop.from_ip == wanted), None)
+    forwarder = (hop.from_rdns or hop.from_helo) if hop is not None else None
+    by = f"forwarded by {forwarder}: " if forwarder else ""
+    return Rejection(
+        f"{by}the provider received it from {source_ip} (the report's Source-IP), not from "
+        f"our relays, so no hop below its receipt can be proven, whatever it says"
+    )
+
+
+def confirm_by_source_ip(
+    receipt: ReceivedHop, relays: OurRelays, source_ip: str, hops: Sequence[ReceivedHop]
+) -> tuple[Confidence, str] | Rejection:
+    """The receipt is proven when the provider's `Source-IP` is ours and the hop records it."""
+    refused = source_ip_refusal(source_ip, relays, hops)
+    if refused is not None:
+        return refused
+    receiving_host = receipt.by_host or "the receiving host"
+    if receipt.from_ip is not None:
+        if receipt.from_ip != normalise_ip(source_ip):
+            return Rejection(
+                f"{NOT_CONFIRMED}: the report's Source-IP is our relay address {source_ip}, "
+                f"but the hop above our relay's ({describe_hop(receipt)}) records "
+                f"{receipt.from_ip}, so it is not the provider's receipt from us"
+            )
+        return Confidence.HIGH, (
+            f"the provider's report (Source-IP {source_ip}) and {receiving_host}'s hop "
+            f"({describe_hop(receipt)}) both record receipt from our relay address"
+        )
+    if receipt.doubts:
+        return Rejection(f"{NOT_CONFIRMED}: {describe_hop(receipt)}: {receipt.doubts[0]}")
+    return Confidence.MEDIUM, (
+        f"the provider's report says it received the message from our relay address "
+        f"{source_ip} (Source-IP); the hop above our relay's ({describe_hop(receipt)}) "
+        f"shows no readable address to match it"
+    )
+
+
+def confirm_by_provider_chain(
+    hops: Sequence[ReceivedHop], receipt_at: int, relays: OurRelays
+) -> tuple[Confidence, str] | Rejection:
+    """The receipt is proven when the provider's own hops lead down to it, by address."""
+    receipt = hops[receipt_at]
+    if receipt.doubts:
+        return Rejection(f"{NOT_CONFIRMED}: {describe_hop(receipt)}: {receipt.doubts[0]}")
+    if not relays.is_relay_address(receipt.from_ip):
+        if receipt.from_ip is not None:
+            return Rejection(
+                f"{NOT_CONFIRMED}: {receipt.by_host or 'the receiving host'} received the "
+                f"message from {receipt.from_ip}, which is not one of our relay addresses"
+            )
+        named = relays.named_relay(receipt)
+        what = (
+            f"names our relay {named} only by reverse DNS, which whoever holds an address can set"
+            if named
+            else "shows no relay address"
+        )
+        return Rejection(
+            f"{NOT_CONFIRMED}: {describe_hop(receipt)} {what}, and the report has no "
+            f"Source-IP to say where the provider received it from"
+        )
+    lower = receipt
+    for position in range(receipt_at - 1, -1, -1):
         upper = hops[position]
         if not has_from_part(upper) and upper.by_host is None:
-            # qmail's `(qmail 123 invoked by uid 45)` names no host at all; it
+            # qmail's `(qmail 123 invoked from network)` names no host at all; it
             # neither breaks nor proves anything, so it is stepped over.
             continue
-        link = continues_from(upper, lower)
-        if link is Link.BROKEN:
-            return Rejection(
-                f"{NOT_CONFIRMED}: {describe_hop(upper)} shows the message arriving from "
-                f"somewhere other than {lower.by_host or 'the host below it'}, so the hops "
-                f"below it, ours included, may have been in the message before the provider "
-                f"received it"
-            )
-        if link is Link.WEAK:
-            confidence = weakest(confidence, Confidence.MEDIUM)
-            notes.append(
-                f"{describe_hop(upper)} continues from {lower.by_host} only by a name the "
-                f"sending host chose"
-            )
+        broken = provider_link_broken(upper, lower, relays)
+        if broken is not None:
+            return Rejection(f"{NOT_CONFIRMED}: {broken}")
         lower = upper
-    return RelayPassage(ours[0].by_host or "?", tuple(ours), provider, confidence, tuple(notes))
+    return Confidence.HIGH, (
+        f"{receipt.by_host or 'the receiving host'} received it from our relay address "
+        f"{receipt.from_ip} ({describe_hop(receipt)}), and every hop above it is the "
+        f"provider's own, chained by internal address"
+    )
 
 
-def confirm_receipt(
-    provider: ReceivedHop, ours: Sequence[ReceivedHop], relays: OurRelays
-) -> tuple[Confidence, str] | Rejection:
-    """Whether the provider's hop shows it took the message from one of our relays.
+def provider_link_broken(upper: ReceivedHop, lower: ReceivedHop, relays: OurRelays) -> str | None:
+    """Why `upper` (the provider's) does not prove that the provider also wrote `lower`.
 
-    The provider writes the connecting address itself, so an address inside
-    our relay networks is the proof (HIGH). A readable address outside them
-    contradicts our hop outright. When the address is missing or redacted,
-    reverse DNS naming one of our relays is accepted at LOW: it is the
-    provider's lookup, not the client's claim, but whoever controls an
-    address's reverse zone can name it anything. A HELO naming our relay is
-    never enough; the connecting client types it.
+    It proves it only by recording the message arriving from `lower`'s host at
+    an address no outsider connects from, and naming that host.
     """
-    receiving_host = provider.by_host or "the receiving host"
-    if relays.is_relay_address(provider.from_ip):
-        confidence = Confidence.HIGH
-        note = (
-            f"{receiving_host} received it from our relay address {provider.from_ip} "
-            f"({describe_hop(provider)})"
+    if upper.doubts:
+        return f"{describe_hop(upper)}: {upper.doubts[0]}"
+    if not has_from_part(upper):
+        return (
+            f"{describe_hop(upper)} shows the message submitted on {upper.by_host} itself, "
+            f"not received from the host below it, so the hops below it may have been "
+            f"written by whoever submitted it"
         )
-    elif provider.from_ip is not None:
-        return Rejection(
-            f"{NOT_CONFIRMED}: {receiving_host} received the message from {provider.from_ip}, "
-            f"which is not one of our relay addresses"
+    if upper.from_ip is None:
+        return (
+            f"{describe_hop(upper)} records no readable address for the host it received "
+            f"the message from, so the hops below it cannot be proven to be the provider's"
         )
-    elif (named := relays.named_relay(provider)) is not None:
-        confidence = Confidence.LOW
-        note = (
-            f"{receiving_host} received it from a host whose reverse DNS is our relay {named}, "
-            f"but its address is missing or unreadable ({describe_hop(provider)})"
+    if not (is_internal_address(upper.from_ip) or relays.is_provider_address(upper.from_ip)):
+        return (
+            f"forwarded by {upper.from_rdns or upper.from_helo or upper.from_ip}: "
+            f"{upper.by_host or 'the provider'} received it from {upper.from_ip}, not from "
+            f"our relays, so the hops below it — ours included — may have been in the "
+            f"message before the provider received it"
         )
-    else:
-        return Rejection(
-            f"{NOT_CONFIRMED}: {describe_hop(provider)} shows no relay address or relay name"
+    below = host_key(lower.by_host)
+    if below is None or not (
+        same_host(host_key(upper.from_rdns), below) or same_host(host_key(upper.from_helo), below)
+    ):
+        return (
+            f"{describe_hop(upper)} shows the message arriving from somewhere other than "
+            f"{lower.by_host or 'the host below it'}, so the hops below it may have been in "
+            f"the message before the provider received it"
         )
-    for hop in ours:
-        if not dates_consistent(hop, provider):
-            return Rejection(
-                f"{NOT_CONFIRMED}: {receiving_host} dates its receipt {_when(provider)}, "
-                f"which does not follow our relay's {_when(hop)}"
-            )
-    return confidence, note
+    return None
 
 
 def hands_over(upper: ReceivedHop, lower: ReceivedHop, relays: OurRelays) -> bool:
@@ -157,8 +234,8 @@ def hands_over(upper: ReceivedHop, lower: ReceivedHop, relays: OurRelays) -> boo
     """
     if relays.is_relay_address(upper.from_ip):
         return True
-    same_host = host_key(upper.by_host) == host_key(lower.by_host)
-    return same_host and is_internal_address(upper.from_ip)
+    same = host_key(upper.by_host) == host_key(lower.by_host)
+    return same and is_internal_address(upper.from_ip)
 
 
 def _walk_down(hops: Sequence[ReceivedHop], top: int, relays: OurRelays) -> list[ReceivedHop]:

@@ -32,10 +32,14 @@ class OurRelays:
 
     hostnames: frozenset[str]
     networks: tuple[Network, ...]
+    provider_networks: tuple[Network, ...] = ()
+    """Public networks the providers use only between their own hosts
+    (`attribution.provider_networks`): a hop from one of them continues the
+    provider's chain as an internal address does."""
 
     @classmethod
     def from_settings(cls, settings: AttributionSettings) -> OurRelays:
-        return _relays_from_entries(tuple(settings.relays))
+        return _relays_from_entries(tuple(settings.relays), tuple(settings.provider_networks))
 
     @property
     def configured(self) -> bool:
@@ -56,6 +60,13 @@ class OurRelays:
         address = ipaddress.ip_address(canonical)
         return any(address in network for network in self.networks)
 
+    def is_provider_address(self, ip: str | None) -> bool:
+        canonical = normalise_ip(ip) if ip else None
+        if canonical is None:
+            return False
+        address = ipaddress.ip_address(canonical)
+        return any(address in network for network in self.provider_networks)
+
     def named_relay(self, hop: ReceivedHop) -> str | None:
         """The relay hostname the hop's verified reverse DNS names, if any."""
         key = host_key(hop.from_rdns)
@@ -66,7 +77,7 @@ class OurRelays:
 
 
 @functools.lru_cache(maxsize=16)
-def _relays_from_entries(entries: tuple[str, ...]) -> OurRelays:
+def _relays_from_entries(entries: tuple[str, ...], providers: tuple[str, ...]) -> OurRelays:
     """Built once per configuration, not once per report (a reload brings new entries)."""
     hostnames: set[str] = set()
     networks: list[Network] = []
@@ -77,4 +88,5 @@ def _relays_from_entries(entries: tuple[str, ...]) -> OurRelays:
             key = host_key(entry)
             if key:
                 hostnames.add(key)
-    return OurRelays(frozenset(hostnames), tuple(networks))
+    provider_networks = tuple(ipaddress.ip_network(entry, strict=False) for entry in providers)
+    return OurRelays(frozenset(hostnames), tuple(networks), provider_networks)

@@ -1,18 +1,21 @@
 """Headers that arrive sorted: spotting them, and the little that can still be proven.
 
-Some providers sort the header block alphabetically before putting it in the
-report. The Received headers then no longer say which hop sits above which,
-and the ordered check (`passage.find_passage_in_order`) would be reading
-positions the sorting made up — an attacker can even choose HELO names so
-that their forged hops sort into a convincing order.
+Some providers (Return Path's and some webmail feedback loops) sort the
+original's header fields alphabetically before putting them in the report.
+The Received headers then no longer say which hop sits above which, and the
+ordered check (`passage.find_passage_in_order`) would be reading positions
+the sorting made up — an attacker can even choose HELO names so that their
+forged hops sort into a convincing order.
 
-Without order, hops can only be linked by names, and names in hops below the
-provider's receipt are the forger's to choose. So a sorted chain is accepted
-only when nothing is left to link: every hop is either written by our relays
-or is the one provider hop that took the message from a relay address. Any
-other hop could be the provider's real receipt from an attacker, and then the
-report is left for a reviewer. Even then the result is at most MEDIUM,
-because the layout was inferred rather than seen.
+Without order, no hop can be shown to be the provider's, so the proof must
+come from the report itself: its `Source-IP`, which the provider writes, is
+one of our relay addresses. Then the message really left through our relays,
+and our relay always writes its own hop naming the authenticated sender. A
+hop forged below it by the client would be a second one naming a sender, so
+the passage is accepted only when **exactly one** hop by our relays names an
+authenticated sender; that hop is ours. Every other sorted case is refused,
+and even an accepted one is MEDIUM, because the layout was inferred rather
+than seen.
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from abusedesk.attribute.attribution import Confidence
-from abusedesk.attribute.hops import describe_hop, is_internal_address
+from abusedesk.attribute.hops import describe_hop
 from abusedesk.attribute.passage import (
     NOT_CONFIRMED,
     Rejection,
     RelayPassage,
-    confirm_receipt,
-    weakest,
+    source_ip_refusal,
 )
 from abusedesk.attribute.relays import OurRelays
 from abusedesk.parse.report import ReceivedHop
@@ -51,56 +53,37 @@ def order_lost_because(header_names: Sequence[str], hops: Sequence[ReceivedHop])
 
 
 def find_passage_unordered(
-    hops: Sequence[ReceivedHop], relays: OurRelays, why: str
+    hops: Sequence[ReceivedHop], relays: OurRelays, source_ip: str | None, why: str
 ) -> RelayPassage | Rejection:
     """The passage through our relays when the order of `hops` means nothing."""
     ours = [hop for hop in hops if relays.wrote(hop)]
     if not ours:
         return Rejection(f"no Received hop from our relays ({relays.describe()})")
-    receipts = [
-        hop for hop in hops if not relays.wrote(hop) and relays.is_relay_address(hop.from_ip)
-    ]
-    if len(receipts) != 1:
+    if source_ip is None:
         return Rejection(
-            f"{NOT_CONFIRMED}: {why}, so hop order is lost, and {len(receipts)} hops show "
-            f"receipt from one of our relay addresses where exactly one is needed"
+            f"{NOT_CONFIRMED}: {why}, so hop order is lost, and the report has no Source-IP "
+            f"to say the provider received the message from our relays"
         )
-    provider = receipts[0]
-    others = [hop for hop in hops if hop is not provider and not relays.wrote(hop)]
-    if others:
+    refused = source_ip_refusal(source_ip, relays, hops)
+    if refused is not None:
+        return refused
+    naming = [hop for hop in ours if hop.authenticated_sender]
+    if len(naming) != 1:
         return Rejection(
-            f"{NOT_CONFIRMED}: {why}, so hop order is lost, and {describe_hop(others[0])} "
-            f"cannot be placed; it could be the provider's real receipt with our hops "
-            f"forged below it"
+            f"{NOT_CONFIRMED}: {why}, so hop order is lost, and {len(naming)} hops naming our "
+            f"relays name an authenticated sender where exactly one (our relay's own) is "
+            f"needed to tell it from a forgery"
         )
-    # Exactly one of our hops may have taken the message from outside our
-    # relays: the submission. Two would mean one of them is not ours.
-    outside = [
-        hop
-        for hop in ours
-        if not relays.is_relay_address(hop.from_ip) and not is_internal_address(hop.from_ip)
-    ]
-    if len(outside) != 1:
-        return Rejection(
-            f"{NOT_CONFIRMED}: {why}, and {len(outside)} of the hops naming our relays show a "
-            f"client outside our relays where exactly one (the submission) is expected"
-        )
-    submission = outside[0]
-    if any(hop.authenticated_sender for hop in ours if hop is not submission):
-        return Rejection(
-            f"{NOT_CONFIRMED}: {why}, and an authenticated sender appears on a hop between "
-            f"our relays, where only the submission hop writes one"
-        )
-    confirmed = confirm_receipt(provider, ours, relays)
-    if isinstance(confirmed, Rejection):
-        return confirmed
-    confidence, note = confirmed
-    # Without order, a hop between our relays cannot be told from one forged
-    # below the submission, so only the submission hop is read for the sender.
+    [submission] = naming
     return RelayPassage(
-        relay=relays.named_relay(provider) or submission.by_host or "?",
+        relay=submission.by_host or "?",
         our_hops=(submission,),
-        provider_hop=provider,
-        confidence=weakest(confidence, Confidence.MEDIUM),
-        notes=(note, f"{why}; the chain was accepted only because it holds no other hops"),
+        provider_hop=None,
+        confidence=Confidence.MEDIUM,
+        notes=(
+            f"the provider's report says it received the message from our relay address "
+            f"{source_ip} (Source-IP)",
+            f"{why}; accepted because exactly one hop naming our relays "
+            f"({describe_hop(submission)}) names an authenticated sender",
+        ),
     )

@@ -24,10 +24,23 @@ Formats understood:
 - Gmail: `from helo (rdns. [IP])` (the trailing dot is dropped).
 
 The authenticated sender is read only from Postfix's
-`(Authenticated sender: user)` comment (`smtpd_sasl_authenticated_header`).
-Exim's default header names no SASL user: its `(envelope-from <…>)` is the
-envelope sender, which the client chooses freely, so it is deliberately not
-read as an authenticated identity.
+`(Authenticated sender: user)` comment (`smtpd_sasl_authenticated_header`),
+and only where Postfix writes it: the last comment of the `from` clause,
+right before `by`. Exim's default header names no SASL user: its
+`(envelope-from <…>)` is the envelope sender, which the client chooses
+freely, so it is deliberately not read as an authenticated identity.
+
+Parts of a hop are text the connecting client chose: the HELO name (Postfix
+keeps its spaces and parentheses), a TLS client certificate's names, the
+recipient in `for <…>` (quoted, so it may hold anything). A client can write
+clauses and comments there, so a hop that can be read as more than one
+layout is not read at all, and `ReceivedHop.doubts` says why:
+
+- more than one word `by` (no genuine hop in the corpus has two), or more
+  than one `from` clause: which one the receiving host wrote is unknowable,
+  so neither is read;
+- more than one address comment in the `from` clause: the client wrote one
+  of them, so the connecting address is not read.
 """
 
 from __future__ import annotations
@@ -50,7 +63,7 @@ MAX_PARSED_LENGTH = 16 * 1024
 bounds the work a hostile header can ask for. `raw` keeps the whole value."""
 
 _CLAUSE_KEYWORDS = frozenset({"from", "by", "via", "with", "id", "for"})
-_AUTHENTICATED_SENDER = re.compile(r"\s*authenticated sender:\s*([^\s()]+)", re.IGNORECASE)
+_AUTHENTICATED_SENDER = re.compile(r"authenticated sender:\s*([^\s()\"<>\[\]]+)", re.IGNORECASE)
 _HELO_WORDS = frozenset({"helo", "ehlo", "lhlo"})
 _PARENTHESIS = re.compile(r"[()]")
 
@@ -122,15 +135,29 @@ def _parse(index: int, raw: str) -> ReceivedHop:
     clause_text, semicolon, date_text = text.rpartition(";")
     if not semicolon:
         clause_text, date_text = text, ""
+    date = _parse_date(date_text)
+    # Counted in the raw words, comments included: a `by` the client hid in a
+    # comment it opened in its HELO and closed in its recipient is still seen.
+    if sum(1 for word in clause_text.split(" ") if word.casefold() == "by") > 1:
+        return ReceivedHop(index=index, raw=raw, date=date, doubts=(_TWO_BY,))
     tokens = _tokenize(clause_text)
     clauses = _clauses(tokens)
+    if sum(1 for clause in clauses if clause.keyword == "from") > 1:
+        return ReceivedHop(index=index, raw=raw, date=date, doubts=(_TWO_FROM,))
 
     first = _first_of_each(clauses)
     from_clause = first.get("from")
     by_clause = first.get("by")
     after_by = _first_of_each(clauses[clauses.index(by_clause) :]) if by_clause else first
 
-    helo, rdns, ip = _read_from_part(from_clause) if from_clause else (None, None, None)
+    doubts: list[str] = []
+    helo, rdns, ip = (None, None, None)
+    if from_clause is not None:
+        if _address_comments(from_clause) > 1:
+            doubts.append(_TWO_ADDRESSES)
+            helo = from_clause.value
+        else:
+            helo, rdns, ip = _read_from_part(from_clause)
     with_clause = after_by.get("with") or first.get("with")
     id_clause = after_by.get("id") or first.get("id")
     for_clause = after_by.get("for") or first.get("for")
@@ -145,9 +172,29 @@ def _parse(index: int, raw: str) -> ReceivedHop:
         with_protocol=with_clause.value if with_clause else None,
         queue_id=id_clause.value if id_clause else None,
         for_address=_address(for_clause.value) if for_clause else None,
-        authenticated_sender=_authenticated_sender(tokens),
-        date=_parse_date(date_text),
+        authenticated_sender=_authenticated_sender(tokens) if not doubts else None,
+        date=date,
+        doubts=tuple(doubts),
     )
+
+
+_TWO_BY = (
+    "it has more than one word 'by', so which `by` clause the receiving host wrote is "
+    "unknowable (the client chooses its HELO name and recipient); it was not read"
+)
+_TWO_FROM = (
+    "it has more than one `from` clause, so which one the receiving host wrote is "
+    "unknowable; it was not read"
+)
+_TWO_ADDRESSES = (
+    "its `from` clause has more than one address comment, one of them written by the "
+    "client (in its HELO name or certificate), so the connecting address was not read"
+)
+
+
+def _address_comments(clause: _Clause) -> int:
+    """How many of the clause's comments hold a connecting address (`[IP]`, `(IP)`)."""
+    return sum(1 for comment in clause.comments if _address_in_comment(comment.split())[0])
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -330,11 +377,19 @@ def _address(word: str | None) -> str | None:
 
 
 def _authenticated_sender(tokens: Sequence[_Token]) -> str | None:
-    for token in tokens:
-        if token.is_comment:
-            match = _AUTHENTICATED_SENDER.match(token.text)
-            if match:
-                return match.group(1)
+    """The user of Postfix's `(Authenticated sender: user)`, read only where Postfix puts it.
+
+    Postfix writes the comment last in the `from` clause, right before `by`.
+    The same text anywhere else — inside a quoted recipient in `for <…>`, in a
+    HELO name before the address comment, inside a certificate's name — was
+    written by the client and is inert.
+    """
+    for position, token in enumerate(tokens):
+        if not token.is_comment and token.text.casefold() == "by":
+            if position == 0 or not tokens[position - 1].is_comment:
+                return None
+            match = _AUTHENTICATED_SENDER.fullmatch(tokens[position - 1].text)
+            return match.group(1) if match else None
     return None
 
 

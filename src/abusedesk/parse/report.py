@@ -61,6 +61,9 @@ class ReceivedHop:
     for_address: str | None = None
     authenticated_sender: str | None = None
     date: datetime | None = None
+    doubts: tuple[str, ...] = ()
+    """Why parts of the hop were left unread: text the connecting client chose (a HELO
+    name, a certificate name, a recipient) could be read as more than one layout."""
 
 
 @dataclass(frozen=True, slots=True)

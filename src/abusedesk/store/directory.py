@@ -121,6 +121,16 @@ class DatabaseDirectory:
                 )
             ).scalar_one_or_none()
 
+    def queue_record_span(self) -> tuple[datetime | None, datetime | None]:
+        with self._engine.connect() as connection:
+            first, last = connection.execute(
+                select(
+                    func.min(col(SubmittedMessage.submitted_at)),
+                    func.max(col(SubmittedMessage.submitted_at)),
+                )
+            ).one()
+        return first, last
+
 
 class CachedDirectory:
     """A `MailboxDirectory` that asks the one it wraps once per address (for one batch)."""
@@ -128,6 +138,7 @@ class CachedDirectory:
     def __init__(self, directory: MailboxDirectory) -> None:
         self._directory = directory
         self._hosted: dict[str, bool] = {}
+        self._span: tuple[datetime | None, datetime | None] | None = None
 
     def is_hosted(self, address: str) -> bool:
         key = normalize_address(address)
@@ -137,6 +148,12 @@ class CachedDirectory:
 
     def sender_for_queue_id(self, queue_id: str) -> str | None:
         return self._directory.sender_for_queue_id(queue_id)
+
+    def queue_record_span(self) -> tuple[datetime | None, datetime | None]:
+        # It only grows while a batch is worked on: asked once a batch, not once a report.
+        if self._span is None:
+            self._span = self._directory.queue_record_span()
+        return self._span
 
 
 def mailbox_record(engine: Engine, address: str) -> dict[str, object]:
