@@ -120,6 +120,7 @@ class Postfix:
         sink_port: int,
         sasl_port: int | None,
         fail_open: bool = False,
+        extra_main_cf: str = "",
     ) -> None:
         self.root = root
         self.port = free_port()
@@ -137,6 +138,7 @@ class Postfix:
                 sasl=SASL.format(port=sasl_port) if sasl_port else "",
                 fail_open=", default_action=DUNNO" if fail_open else "",
             )
+            + extra_main_cf
         )
         (self.config / "master.cf").write_text(MASTER_CF.format(port=self.port))
         self._log = (root / "postfix.log").open("wb")
@@ -181,11 +183,16 @@ def postfix_installed() -> bool:
 
 @contextmanager
 def running_postfix(
-    policy: tuple[str, int], *, sasl_port: int | None = None, fail_open: bool = False
+    policy: tuple[str, int],
+    *,
+    sasl_port: int | None = None,
+    fail_open: bool = False,
+    extra_main_cf: str = "",
 ) -> Iterator[tuple[Postfix, Sink]]:
     """A relay asking `policy` (and authenticating through Dovecot at `sasl_port`), and its sink.
 
-    With `fail_open`, a policy service that cannot be asked means DUNNO instead of 451.
+    With `fail_open`, a policy service that cannot be asked means DUNNO instead of 451;
+    `extra_main_cf` is appended to main.cf (later lines win).
     """
     if not postfix_installed():
         raise RuntimeError("postfix is not installed: run scripts/setup")
@@ -194,7 +201,7 @@ def running_postfix(
     controller.start()
     root = Path(tempfile.mkdtemp(prefix="abusedesk-postfix-"))
     root.chmod(0o755)
-    relay = Postfix(root, policy, controller.port, sasl_port, fail_open)
+    relay = Postfix(root, policy, controller.port, sasl_port, fail_open, extra_main_cf)
     try:
         relay.start()
         yield relay, sink

@@ -172,7 +172,7 @@ def _parse(index: int, raw: str) -> ReceivedHop:
         with_protocol=with_clause.value if with_clause else None,
         queue_id=id_clause.value if id_clause else None,
         for_address=_address(for_clause.value) if for_clause else None,
-        authenticated_sender=_authenticated_sender(tokens) if not doubts else None,
+        authenticated_sender=_authenticated_sender(tokens),
         date=date,
         doubts=tuple(doubts),
     )
