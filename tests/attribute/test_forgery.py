@@ -36,9 +36,7 @@ SHAPES = named_shapes()
 
 @pytest.mark.parametrize("forgery", SHAPES, ids=lambda forgery: forgery.shape)
 @pytest.mark.parametrize("report_format", [ReportFormat.ARF, ReportFormat.JMRP])
-def test_every_named_shape_is_never_charged(
-    forgery: Forgery, report_format: ReportFormat
-) -> None:
+def test_every_named_shape_is_never_charged(forgery: Forgery, report_format: ReportFormat) -> None:
     outcome = attribute_report(forgery.report(report_format), SETTINGS, DIRECTORY)
 
     assert outcome.attribution is None, outcome.attribution
@@ -101,10 +99,15 @@ def test_a_customer_through_our_relay_is_charged_or_nobody_never_someone_else(
 
     charged = outcome.attribution.mailbox if outcome.attribution else None
     assert charged in {ATTACKER, None}, (forgery.received, outcome)
-    assert our_relay_wrote_the_sender or charged is None or outcome.attribution.method in {
-        AttributionMethod.AUTHENTICATED_HEADER,
-        AttributionMethod.AUTH_RESULTS,
-    }
+    assert (
+        our_relay_wrote_the_sender
+        or charged is None
+        or outcome.attribution.method
+        in {
+            AttributionMethod.AUTHENTICATED_HEADER,
+            AttributionMethod.AUTH_RESULTS,
+        }
+    )
 
 
 @given(st.lists(forged_hop(), max_size=5), st.sampled_from([RELAY_IPS[0], None]))
@@ -114,8 +117,9 @@ def test_whatever_a_customer_writes_below_our_hop_it_is_charged_itself(
 ) -> None:
     chain = (receipt(RELAY1, RELAY1, RELAY_IPS[0]), relay_hop(ATTACKER), *forged)
 
-    outcome = attribute_report(Forgery("c", chain, source_ip, RELAY_IPS[0]).report(), SETTINGS,
-                               DIRECTORY)
+    outcome = attribute_report(
+        Forgery("c", chain, source_ip, RELAY_IPS[0]).report(), SETTINGS, DIRECTORY
+    )
 
     assert outcome.attribution is not None, outcome.reason
     assert outcome.attribution.mailbox == ATTACKER

@@ -76,9 +76,13 @@ def find_passage_in_order(
     hops: Sequence[ReceivedHop], relays: OurRelays, source_ip: str | None
 ) -> RelayPassage | Rejection:
     """The passage through our relays in a chain whose order is as written."""
-    top = next((position for position, hop in enumerate(hops) if relays.wrote(hop)), None)
-    if top is None:
+    if not any(relays.wrote(hop) for hop in hops):
         return Rejection(f"no Received hop from our relays ({relays.describe()})")
+    if source_ip is not None and (refused := source_ip_refusal(source_ip, relays, hops)):
+        return refused
+    top = _topmost_of_ours(hops, relays, source_ip)
+    if isinstance(top, Rejection):
+        return top
     if top == 0:
         return Rejection(
             f"{NOT_CONFIRMED}: our relay's hop ({describe_hop(hops[0])}) is the topmost "
@@ -87,7 +91,7 @@ def find_passage_in_order(
     ours = _walk_down(hops, top, relays)
     receipt = hops[top - 1]
     if source_ip is not None:
-        proven = confirm_by_source_ip(receipt, relays, source_ip, hops)
+        proven = confirm_by_source_ip(receipt, relays, source_ip, hops[: top - 1])
     else:
         proven = confirm_by_provider_chain(hops, top - 1, relays)
     if isinstance(proven, Rejection):
@@ -100,6 +104,34 @@ def find_passage_in_order(
                 f"{_when(receipt)}, which does not follow our relay's {_when(hop)}"
             )
     return RelayPassage(ours[0].by_host or "?", tuple(ours), receipt, confidence, (note,))
+
+
+def _topmost_of_ours(
+    hops: Sequence[ReceivedHop], relays: OurRelays, source_ip: str | None
+) -> int | Rejection:
+    """Where our relays' own hops begin: right below the provider's receipt.
+
+    With a Source-IP, the receipt is the topmost hop recording that address (the
+    provider wrote it; any copy below is the sender's), and the hop right below
+    it must be a readable hop of ours. Otherwise it is the topmost hop naming
+    our relays, and the hop above it is checked as the receipt.
+    """
+    wanted = normalise_ip(source_ip) if source_ip else None
+    if wanted is not None:
+        for position, hop in enumerate(hops):
+            if hop.from_ip == wanted and not relays.wrote(hop):
+                below = position + 1
+                if below < len(hops) and relays.wrote(hops[below]):
+                    return below
+                return Rejection(
+                    f"{NOT_CONFIRMED}: the provider's receipt from our relay address "
+                    f"{source_ip} ({describe_hop(hop)}) is not followed by a readable hop of "
+                    f"our relays, so which hop below is ours cannot be told"
+                )
+    top = next((position for position, hop in enumerate(hops) if relays.wrote(hop)), None)
+    if top is None:
+        return Rejection(f"no Received hop from our relays ({relays.describe()})")
+    return top
 
 
 def source_ip_refusal(
@@ -119,12 +151,14 @@ def source_ip_refusal(
 
 
 def confirm_by_source_ip(
-    receipt: ReceivedHop, relays: OurRelays, source_ip: str, hops: Sequence[ReceivedHop]
+    receipt: ReceivedHop, relays: OurRelays, source_ip: str, above: Sequence[ReceivedHop]
 ) -> tuple[Confidence, str] | Rejection:
-    """The receipt is proven when the provider's `Source-IP` is ours and the hop records it."""
-    refused = source_ip_refusal(source_ip, relays, hops)
-    if refused is not None:
-        return refused
+    """The receipt is proven when the provider's `Source-IP` is ours and the hop records it.
+
+    When the hop's address is redacted, it must at least be a whole receipt
+    that names our relay by the provider's reverse DNS, under hops that all
+    read one way (an unreadable hop above could hide the real receipt).
+    """
     receiving_host = receipt.by_host or "the receiving host"
     if receipt.from_ip is not None:
         if receipt.from_ip != normalise_ip(source_ip):
@@ -137,12 +171,19 @@ def confirm_by_source_ip(
             f"the provider's report (Source-IP {source_ip}) and {receiving_host}'s hop "
             f"({describe_hop(receipt)}) both record receipt from our relay address"
         )
-    if receipt.doubts:
-        return Rejection(f"{NOT_CONFIRMED}: {describe_hop(receipt)}: {receipt.doubts[0]}")
+    unreadable = next((hop for hop in (*above, receipt) if hop.doubts), None)
+    if unreadable is not None:
+        return Rejection(f"{NOT_CONFIRMED}: {describe_hop(unreadable)}: {unreadable.doubts[0]}")
+    if not has_from_part(receipt) or receipt.by_host is None or not relays.named_relay(receipt):
+        return Rejection(
+            f"{NOT_CONFIRMED}: the report's Source-IP is our relay address {source_ip}, but "
+            f"the hop above our relay's ({describe_hop(receipt)}) shows no receipt from our "
+            f"relay: no readable address and no reverse DNS name of one"
+        )
     return Confidence.MEDIUM, (
         f"the provider's report says it received the message from our relay address "
         f"{source_ip} (Source-IP); the hop above our relay's ({describe_hop(receipt)}) "
-        f"shows no readable address to match it"
+        f"names it by reverse DNS but shows no readable address to match"
     )
 
 
