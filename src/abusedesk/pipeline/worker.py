@@ -33,7 +33,7 @@ from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
 from abusedesk.pipeline.claims import Claim, claim_reports, release_claims
 from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome, StoredReport
-from abusedesk.record.identity import dedupe_key
+from abusedesk.record.identity import ReportIdentity, report_identity
 from abusedesk.store.directory import CachedDirectory, DatabaseDirectory
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportStatus, utcnow
@@ -246,20 +246,22 @@ class ReportWorker:
             failure = f"gave up after {MAX_ATTEMPTS} attempts that did not finish"
             return PreparedReport(report_id, row.received_at, failure=failure)
         try:
-            trust = self._dkim_trust(row)
-            report = parse_report(row.raw)
+            parsed = parse_report(row.raw)
+            identity = report_identity(parsed, row.raw)
+            report = identity.noted(parsed)
+            trust = self._dkim_trust(row, identity)
             attribution = attribute_report(report, self.settings.attribution, directory)
-            key = dedupe_key(report, row.raw)
         except Exception as exc:  # a bad report must never stop the worker
             log.exception("report %s: processing failed", report_id)
             return PreparedReport(report_id, row.received_at, failure=_failure(exc))
-        return PreparedReport(report_id, row.received_at, report, attribution, trust, key)
+        return PreparedReport(report_id, row.received_at, report, attribution, trust, identity.key)
 
-    def _dkim_trust(self, row: StoredRow) -> tuple[bool, str] | None:
-        """A report not trusted by its peer may still carry a provider's valid DKIM signature."""
+    def _dkim_trust(self, row: StoredRow, identity: ReportIdentity) -> tuple[bool, str] | None:
+        """A report not trusted by its peer may still carry a provider's valid DKIM signature
+        (one that covers what the report is counted by)."""
         if row.trusted or row.source not in {"smtp", "imap"}:
             return None
-        return dkim_trust(row.raw, self.settings.providers, self.dns_lookup)
+        return dkim_trust(row.raw, self.settings.providers, self.dns_lookup, identity=identity)
 
     def _record(
         self,
