@@ -26,6 +26,13 @@ CONFIG_ENV = "ABUSEDESK_CONFIG"
 DEFAULT_CONFIG_FILE = Path("abusedesk.toml")
 
 
+def _networks(entries: list[str]) -> list[str]:
+    """`entries` unchanged when each is an IP address or CIDR; ValueError naming one if not."""
+    for entry in entries:
+        ipaddress.ip_network(entry, strict=False)
+    return entries
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,10 +82,8 @@ class ProviderSettings(Section):
 
     @field_validator("peers")
     @classmethod
-    def _valid_networks(cls, peers: list[str]) -> list[str]:
-        for peer in peers:
-            ipaddress.ip_network(peer, strict=False)
-        return peers
+    def _valid_peers(cls, peers: list[str]) -> list[str]:
+        return _networks(peers)
 
 
 class AttributionSettings(Section):
@@ -99,9 +104,7 @@ class AttributionSettings(Section):
     @field_validator("provider_networks")
     @classmethod
     def _valid_provider_networks(cls, networks: list[str]) -> list[str]:
-        for network in networks:
-            ipaddress.ip_network(network, strict=False)
-        return networks
+        return _networks(networks)
 
 
 class RulesSettings(Section):

@@ -54,18 +54,10 @@ class OurRelays:
         return host_key(hop.by_host) in self.hostnames
 
     def is_relay_address(self, ip: str | None) -> bool:
-        canonical = normalise_ip(ip) if ip else None
-        if canonical is None:
-            return False
-        address = ipaddress.ip_address(canonical)
-        return any(address in network for network in self.networks)
+        return _within(ip, self.networks)
 
     def is_provider_address(self, ip: str | None) -> bool:
-        canonical = normalise_ip(ip) if ip else None
-        if canonical is None:
-            return False
-        address = ipaddress.ip_address(canonical)
-        return any(address in network for network in self.provider_networks)
+        return _within(ip, self.provider_networks)
 
     def named_relay(self, hop: ReceivedHop) -> str | None:
         """The relay hostname the hop's verified reverse DNS names, if any."""
@@ -74,6 +66,14 @@ class OurRelays:
 
     def describe(self) -> str:
         return ", ".join(sorted(self.hostnames)) or "(no relay hostnames configured)"
+
+
+def _within(ip: str | None, networks: tuple[Network, ...]) -> bool:
+    canonical = normalise_ip(ip) if ip else None
+    if canonical is None:
+        return False
+    address = ipaddress.ip_address(canonical)
+    return any(address in network for network in networks)
 
 
 @functools.lru_cache(maxsize=16)
