@@ -3,7 +3,10 @@
 They are modelled on the corpus and on public examples of each format:
 fraud, virus, not-spam and other ARF reports, a base64-encoded original, a
 CFBL (RFC 9477) report, a recent JMRP, SpamCop reports, an end user's
-forwarded spam, and a report built to attack whatever displays it.
+forwarded spam, and a report built to attack whatever displays it; and on
+corpus files changed into shapes real providers send that the corpus lacks:
+a quoted-printable feedback-report part, a JMRP report flattened by a POP
+forwarder, an X-ARF report dated in ISO 8601 (more of these in test_recall.py).
 """
 
 from __future__ import annotations
@@ -151,3 +154,14 @@ def test_hostile_subject_and_html_body_are_defused() -> None:
     assert original.body_excerpt == "Click here to claim your prize & more"
     for name, value in original.headers:
         assert "\n" not in name + value and "\r" not in name + value
+
+
+def test_xarf_date_in_iso_8601_is_the_arrival_date() -> None:
+    report = fixture("xarf-iso8601-date.eml")
+    assert (report.kind, report.format, report.feedback_type, report.reporter) == (
+        ReportKind.OTHER_REPORT, ReportFormat.XARF, "regbot", "blocklist.example"
+    )  # fmt: skip
+    assert report.source_ip == "203.0.113.150"
+    assert report.arrival_date is not None
+    assert report.arrival_date.isoformat() == "2015-07-23T01:58:17+00:00"
+    assert report.problems == ()
