@@ -156,6 +156,29 @@ def test_hostile_subject_and_html_body_are_defused() -> None:
         assert "\n" not in name + value and "\r" not in name + value
 
 
+def test_quoted_printable_feedback_report_is_decoded() -> None:
+    report = fixture("arf-quoted-printable-feedback-report.eml")
+    assert (report.kind, report.format, report.feedback_type) == (
+        ReportKind.COMPLAINT, ReportFormat.ARF, "abuse"
+    )  # fmt: skip
+    assert report.reporter == "fbl.cox.example"
+    assert report.user_agent == "ReturnPathFBL/1.0"
+    assert report.source_ip == "198.51.100.25"
+    assert report.arrival_date is not None
+    assert report.arrival_date.isoformat() == "2015-12-21T22:52:30+00:00"
+    # The soft-broken field is whole again and its =3D are = signs.
+    assert report.authentication_results == (
+        "fed1rmimpi210.cox.example; spf=pass smtp.mailfrom=newsletter@customer-shop.example;"
+        " dkim=pass header.d=customer-shop.example",
+    )
+    assert report.reported_domains == ("cox.example",)
+    assert report.original is not None
+    assert report.original.recipients == ("275b86f68f4c15e341a5188e416c44b6@cox.example",)
+    assert report.original.mail_from == "newsletter@customer-shop.example"
+    assert report.original.received[2].authenticated_sender == "newsletter@customer-shop.example"
+    assert report.problems == ()
+
+
 def test_xarf_date_in_iso_8601_is_the_arrival_date() -> None:
     report = fixture("xarf-iso8601-date.eml")
     assert (report.kind, report.format, report.feedback_type, report.reporter) == (
