@@ -179,6 +179,39 @@ def test_quoted_printable_feedback_report_is_decoded() -> None:
     assert report.problems == ()
 
 
+def test_flattened_jmrp_is_rebuilt_and_read_as_jmrp() -> None:
+    report = fixture("jmrp-flattened-by-pop-forward.eml")
+    assert (report.kind, report.format, report.feedback_type, report.reporter) == (
+        ReportKind.COMPLAINT, ReportFormat.JMRP, "abuse", "hotmail.com"
+    )  # fmt: skip
+    assert report.source_ip == "198.51.100.25"
+    # The outer facts are the report's alone: the complainant, who is only in
+    # the original's To, does not become a recipient of the report.
+    assert report.outer_to == ("jmrp@mailhost.example",)
+    assert report.outer_message_id == "BAY0-OMC2-S15EXxt5B0006c5b9@bay0-omc2-s15.bay0.hotmail.com"
+    original = report.original
+    assert original is not None
+    assert original.headers[0] == ("X-HmXmrOriginalRecipient", "pat.m@hotmail.com")
+    assert original.recipients == ("pat.m@hotmail.com",)
+    assert original.message_id == "WEBfb154d7a03bb483591c696782382d12e@customer-shop.example"
+    assert original.from_address == original.mail_from == "support@customer-shop.example"
+    assert original.subject == "Season's Greetings from Customer Shop"
+    assert original.body_excerpt == "Season's Greetings – and 20% off everything until Sunday."
+    # Only the original's hops: the forwarder's and Microsoft's outbound ones
+    # stay with the report, so the top hop is the provider's receipt.
+    assert [(hop.from_ip, hop.by_host) for hop in original.received] == [
+        ("198.51.100.25", "snt0-mc2-f47.Snt0.hotmail.com"),
+        ("203.0.113.77", "relay-out2.mailhost.example"),
+    ]
+    assert original.received[1].authenticated_sender == "support@customer-shop.example"
+    assert original.received[1].queue_id == "3F1C22A0B7"
+    assert report.problems == (
+        "the report's MIME structure was flattened on its way here (the JMRP report's and "
+        "the original's header fields ran together in one block); split at "
+        "X-HmXmrOriginalRecipient and rebuilt",
+    )
+
+
 def test_xarf_date_in_iso_8601_is_the_arrival_date() -> None:
     report = fixture("xarf-iso8601-date.eml")
     assert (report.kind, report.format, report.feedback_type, report.reporter) == (
