@@ -14,6 +14,7 @@ quoted-printable though unmarked; a plain part reads exactly as it did.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
@@ -128,15 +129,16 @@ def _decoded_fields_of(source: Message) -> FeedbackFields:
     # Read raw: every 8-bit byte here came from an escape the provider wrote on
     # purpose, and `raw_header_value` reads it as UTF-8 (`items()` would first
     # turn it into a replacement character).
-    values: dict[str, list[str]] = {}
-    for name, value in source.raw_items():
-        values.setdefault(name.strip().lower(), []).append(raw_header_value(value))
-    return FeedbackFields(values)
+    return _fields_from(source.raw_items())
 
 
 def _fields_of(source: Message) -> FeedbackFields:
+    return _fields_from(source.items())
+
+
+def _fields_from(items: Iterable[tuple[str, object]]) -> FeedbackFields:
     values: dict[str, list[str]] = {}
-    for name, value in source.items():
+    for name, value in items:
         values.setdefault(name.strip().lower(), []).append(raw_header_value(value))
     return FeedbackFields(values)
 
