@@ -3,7 +3,10 @@
 They are modelled on the corpus and on public examples of each format:
 fraud, virus, not-spam and other ARF reports, a base64-encoded original, a
 CFBL (RFC 9477) report, a recent JMRP, SpamCop reports, an end user's
-forwarded spam, and a report built to attack whatever displays it.
+forwarded spam, and a report built to attack whatever displays it; and on
+corpus files changed into shapes real providers send that the corpus lacks:
+a quoted-printable feedback-report part, a JMRP report flattened by a POP
+forwarder, an X-ARF report dated in ISO 8601 (more of these in test_recall.py).
 """
 
 from __future__ import annotations
@@ -151,3 +154,70 @@ def test_hostile_subject_and_html_body_are_defused() -> None:
     assert original.body_excerpt == "Click here to claim your prize & more"
     for name, value in original.headers:
         assert "\n" not in name + value and "\r" not in name + value
+
+
+def test_quoted_printable_feedback_report_is_decoded() -> None:
+    report = fixture("arf-quoted-printable-feedback-report.eml")
+    assert (report.kind, report.format, report.feedback_type) == (
+        ReportKind.COMPLAINT, ReportFormat.ARF, "abuse"
+    )  # fmt: skip
+    assert report.reporter == "fbl.cox.example"
+    assert report.user_agent == "ReturnPathFBL/1.0"
+    assert report.source_ip == "198.51.100.25"
+    assert report.arrival_date is not None
+    assert report.arrival_date.isoformat() == "2015-12-21T22:52:30+00:00"
+    # The soft-broken field is whole again and its =3D are = signs.
+    assert report.authentication_results == (
+        "fed1rmimpi210.cox.example; spf=pass smtp.mailfrom=newsletter@customer-shop.example;"
+        " dkim=pass header.d=customer-shop.example",
+    )
+    assert report.reported_domains == ("cox.example",)
+    assert report.original is not None
+    assert report.original.recipients == ("275b86f68f4c15e341a5188e416c44b6@cox.example",)
+    assert report.original.mail_from == "newsletter@customer-shop.example"
+    assert report.original.received[2].authenticated_sender == "newsletter@customer-shop.example"
+    assert report.problems == ()
+
+
+def test_flattened_jmrp_is_rebuilt_and_read_as_jmrp() -> None:
+    report = fixture("jmrp-flattened-by-pop-forward.eml")
+    assert (report.kind, report.format, report.feedback_type, report.reporter) == (
+        ReportKind.COMPLAINT, ReportFormat.JMRP, "abuse", "hotmail.com"
+    )  # fmt: skip
+    assert report.source_ip == "198.51.100.25"
+    # The outer facts are the report's alone: the complainant, who is only in
+    # the original's To, does not become a recipient of the report.
+    assert report.outer_to == ("jmrp@mailhost.example",)
+    assert report.outer_message_id == "BAY0-OMC2-S15EXxt5B0006c5b9@bay0-omc2-s15.bay0.hotmail.com"
+    original = report.original
+    assert original is not None
+    assert original.headers[0] == ("X-HmXmrOriginalRecipient", "pat.m@hotmail.com")
+    assert original.recipients == ("pat.m@hotmail.com",)
+    assert original.message_id == "WEBfb154d7a03bb483591c696782382d12e@customer-shop.example"
+    assert original.from_address == original.mail_from == "support@customer-shop.example"
+    assert original.subject == "Season's Greetings from Customer Shop"
+    assert original.body_excerpt == "Season's Greetings – and 20% off everything until Sunday."
+    # Only the original's hops: the forwarder's and Microsoft's outbound ones
+    # stay with the report, so the top hop is the provider's receipt.
+    assert [(hop.from_ip, hop.by_host) for hop in original.received] == [
+        ("198.51.100.25", "snt0-mc2-f47.Snt0.hotmail.com"),
+        ("203.0.113.77", "relay-out2.mailhost.example"),
+    ]
+    assert original.received[1].authenticated_sender == "support@customer-shop.example"
+    assert original.received[1].queue_id == "3F1C22A0B7"
+    assert report.problems == (
+        "the report's MIME structure was flattened on its way here (the JMRP report's and "
+        "the original's header fields ran together in one block); split at "
+        "X-HmXmrOriginalRecipient and rebuilt",
+    )
+
+
+def test_xarf_date_in_iso_8601_is_the_arrival_date() -> None:
+    report = fixture("xarf-iso8601-date.eml")
+    assert (report.kind, report.format, report.feedback_type, report.reporter) == (
+        ReportKind.OTHER_REPORT, ReportFormat.XARF, "regbot", "blocklist.example"
+    )  # fmt: skip
+    assert report.source_ip == "203.0.113.150"
+    assert report.arrival_date is not None
+    assert report.arrival_date.isoformat() == "2015-07-23T01:58:17+00:00"
+    assert report.problems == ()

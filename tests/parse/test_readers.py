@@ -47,6 +47,31 @@ def test_parse_date_reads_obsolete_zones_into_utc(value: str, expected: datetime
     assert parse_date(value) == (expected, None)
 
 
+@pytest.mark.parametrize(
+    ("value", "expected", "note"),
+    [
+        ("2015-07-23T01:58:17+00:00", datetime(2015, 7, 23, 1, 58, 17, tzinfo=UTC), None),
+        ("2015-07-23T01:58:17Z", datetime(2015, 7, 23, 1, 58, 17, tzinfo=UTC), None),
+        ("2015-07-23t01:58z", datetime(2015, 7, 23, 1, 58, tzinfo=UTC), None),
+        ("2015-07-23T03:58:17,5+0200", datetime(2015, 7, 23, 1, 58, 17, 500000, tzinfo=UTC), None),
+        ("2015-07-22T20:58:17-05", datetime(2015, 7, 23, 1, 58, 17, tzinfo=UTC), None),
+        ("2015-07-23 02:58:17 CET", datetime(2015, 7, 23, 1, 58, 17, tzinfo=UTC), None),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC), None),
+        ("2015-07-23T01:58:17-00:00", datetime(2015, 7, 23, 1, 58, 17, tzinfo=UTC),
+         "date '2015-07-23T01:58:17-00:00' has no time zone; read as UTC"),
+        ("2015-07-23T01:58:17", datetime(2015, 7, 23, 1, 58, 17, tzinfo=UTC),
+         "date '2015-07-23T01:58:17' has no time zone; read as UTC"),
+        ("2015-07-23T01:58:17+24:00", None, "date '2015-07-23T01:58:17+24:00' cannot be read"),
+        ("2015-07-23T01:58:17+01:75", None, "date '2015-07-23T01:58:17+01:75' cannot be read"),
+        ("2015-02-29T01:58:17Z", None, "date '2015-02-29T01:58:17Z' cannot be read"),
+        ("2015-07-23", None, "date '2015-07-23' cannot be read"),
+        ("20150723T015817Z", None, "date '20150723T015817Z' cannot be read"),
+    ],
+)  # fmt: skip
+def test_parse_date_reads_iso_8601(value: str, expected: datetime | None, note: str | None) -> None:
+    assert parse_date(value) == (expected, note)
+
+
 def test_parse_date_rejects_the_implausible() -> None:
     assert parse_date("Thu, 8 Mar 1990 14:00:00 +0000")[0] is None
     assert parse_date("Thu, 8 Mar 2999 14:00:00 +0000")[0] is None

@@ -5,11 +5,16 @@ case (`Source-Ip`), use the legacy `Received-Date`, leave values empty
 (`Authentication-Results:`), add non-standard fields (`Original-Message-ID`,
 `Redacted-Address`), put placeholders where an IP should be, and at least
 one (Exchange re-wrapping a NetEase report) sends the part base64-encoded as
-an attachment, which the stdlib cannot read.
+an attachment, which the stdlib cannot read. Others send it quoted-printable,
+which RFC 5965 does not allow, marked so or not: a soft line break in a long
+field then hides every field after it, `Feedback-Type` included. Such a part
+is decoded when it is marked quoted-printable and valid, or when it is clearly
+quoted-printable though unmarked; a plain part reads exactly as it did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
@@ -18,7 +23,15 @@ from email.parser import HeaderParser
 from abusedesk.parse.addresses import extract_addresses
 from abusedesk.parse.dates import parse_date
 from abusedesk.parse.ips import read_ip
-from abusedesk.parse.mime import decoded_part_text, is_transfer_encoded
+from abusedesk.parse.mime import (
+    decode_transfer,
+    decoded_part_text,
+    looks_quoted_printable,
+    message_part_source,
+    quoted_printable_damage,
+    transfer_encoding,
+)
+from abusedesk.parse.normalize import normalise_line_endings
 from abusedesk.parse.text import raw_header_value
 
 _HEADER_PARSER = HeaderParser()
@@ -29,6 +42,8 @@ class FeedbackFields:
     """The fields of one feedback-report part: lowercased name → values in order."""
 
     values: dict[str, list[str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    """What had to be done to read the part (a transfer encoding undone or refused)."""
 
     def first(self, name: str) -> str | None:
         found = self.values.get(name.lower())
@@ -68,17 +83,62 @@ class ArfFacts:
 
 def read_feedback_fields(part: Message) -> FeedbackFields:
     """The fields of a feedback-report part, decoding a base64 or QP body first."""
+    encoding = transfer_encoding(part)
+    if encoding == "base64":
+        return _fields_of(_HEADER_PARSER.parsestr(decoded_part_text(part).lstrip("\n")))
+    notes: list[str] = []
+    text = _source_text(part)
+    if encoding == "quoted-printable":
+        damage = quoted_printable_damage(text)
+        if damage is None:
+            return _decoded_fields_of(_HEADER_PARSER.parsestr(_decode_qp(text)))
+        # Decoding damaged text would guess at what the provider meant; read
+        # what is there and let a reviewer see why the fields may be missing.
+        notes.append(
+            f"feedback report is marked quoted-printable but is not ({damage}); read as written"
+        )
+    elif looks_quoted_printable(text):
+        decoded = _decoded_fields_of(_HEADER_PARSER.parsestr(_decode_qp(text)))
+        if decoded.first("Feedback-Type"):
+            note = "feedback report is quoted-printable without saying so; decoded"
+            return FeedbackFields(decoded.values, (note,))
     payload = part.get_payload()
-    source: Message | None = None
-    if not is_transfer_encoded(part) and isinstance(payload, list) and payload:
-        inner = payload[0]
-        if isinstance(inner, Message) and inner.keys():
-            source = inner
-    if source is None:
-        text = decoded_part_text(part).lstrip("\n")
-        source = _HEADER_PARSER.parsestr(text)
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    if isinstance(inner, Message) and inner.keys():
+        plain = _fields_of(inner)
+    else:
+        plain = _fields_of(_HEADER_PARSER.parsestr(text.lstrip("\n")))
+    return FeedbackFields(plain.values, tuple(notes))
+
+
+def _source_text(part: Message) -> str:
+    if part.get_content_maintype() == "message":
+        return message_part_source(part)
+    payload = part.get_payload()
+    return payload if isinstance(payload, str) else ""
+
+
+def _decode_qp(text: str) -> str:
+    raw = normalise_line_endings(decode_transfer(text, "quoted-printable"))
+    # Non-ASCII bytes become surrogate escapes, as the stdlib's bytes parser
+    # leaves them, for `raw_header_value` to read.
+    return raw.decode("ascii", "surrogateescape").lstrip("\n")
+
+
+def _decoded_fields_of(source: Message) -> FeedbackFields:
+    # Read raw: every 8-bit byte here came from an escape the provider wrote on
+    # purpose, and `raw_header_value` reads it as UTF-8 (`items()` would first
+    # turn it into a replacement character).
+    return _fields_from(source.raw_items())
+
+
+def _fields_of(source: Message) -> FeedbackFields:
+    return _fields_from(source.items())
+
+
+def _fields_from(items: Iterable[tuple[str, object]]) -> FeedbackFields:
     values: dict[str, list[str]] = {}
-    for name, value in source.items():
+    for name, value in items:
         values.setdefault(name.strip().lower(), []).append(raw_header_value(value))
     return FeedbackFields(values)
 
@@ -93,7 +153,7 @@ def first_token(value: str | None) -> str | None:
 
 def read_arf_facts(fields: FeedbackFields) -> ArfFacts:
     """Validate the fields of a feedback report into `ArfFacts`."""
-    facts = ArfFacts(fields=fields)
+    facts = ArfFacts(fields=fields, problems=list(fields.notes))
     facts.feedback_type = first_token(fields.first("Feedback-Type"))
     if facts.feedback_type is None:
         facts.problems.append("feedback report has no Feedback-Type")

@@ -2,9 +2,12 @@
 
 The stdlib parser (`compat32`, the fast one) builds the tree. This module
 knows what it gets wrong for reports: a `message/*` part whose body is
-base64 (the stdlib parses the base64 as if it were header fields), the
-misspelt original-headers types generators really send, parts that a
-truncated multipart leaves half-read, and defects worth telling a reviewer.
+base64 or quoted-printable (the stdlib parses the encoded text as if it were
+header fields, and a soft line break ends its header block), the misspelt
+original-headers types generators really send, parts that a truncated
+multipart leaves half-read, and defects worth telling a reviewer. It also
+tells quoted-printable text from plain text, for parts sent encoded without
+saying so.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import quopri
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email import errors
@@ -51,6 +55,11 @@ class ReportMessage(Message):
         if self._content_type is None:
             self._content_type = super().get_content_type()
         return self._content_type
+
+    def raw_body(self) -> str | None:
+        """The body text as parsed, or None for a multipart (see `raw_text`)."""
+        payload: object = self.__dict__.get("_payload")
+        return payload if isinstance(payload, str) else None
 
     # Every way the stdlib changes a message's header fields or its default type.
     def set_raw(self, name: str, value: Any) -> None:
@@ -173,7 +182,11 @@ def message_part_source(part: Message) -> str:
 
     The stdlib has already parsed the inside of every `message/*` part. When
     that inside was base64 (no header field can contain base64), it kept it
-    all as the body of a header-less message, which is returned here.
+    all as the body of a header-less message, which is returned here. When it
+    was quoted-printable, a soft line break inside a field ended the header
+    block with the rest taken for the body: the text is put back together line
+    for line (regenerating it would insert a blank line there and lose every
+    field after it).
     """
     payload = part.get_payload()
     if isinstance(payload, str):
@@ -181,15 +194,31 @@ def message_part_source(part: Message) -> str:
     if not isinstance(payload, list) or not payload or not isinstance(payload[0], Message):
         return ""
     inner = payload[0]
-    inner_payload = inner.get_payload()
+    inner_payload = raw_text(inner)
     if not inner.keys() and isinstance(inner_payload, str):
         return inner_payload
+    if isinstance(inner_payload, str):
+        # compat32 keeps each value as written, folding included, minus the
+        # whitespace after the colon.
+        head = "".join(f"{name}: {value}\n" for name, value in inner.raw_items())
+        cut = any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in inner.defects)
+        return head + ("" if cut else "\n") + inner_payload
     try:
         return inner.as_string()
     except Exception:
         # The generator chokes on some broken trees; header-less text is
         # still better than nothing.
         return inner_payload if isinstance(inner_payload, str) else ""
+
+
+def raw_text(part: Message) -> str | None:
+    """A leaf part's body exactly as parsed, 8-bit bytes kept as surrogate escapes;
+    None for a multipart. (`get_payload()` replaces those bytes, decoding them by the
+    part's charset parameter, ASCII when there is none.)"""
+    if isinstance(part, ReportMessage):
+        return part.raw_body()
+    payload = part.get_payload()
+    return payload if isinstance(payload, str) else None
 
 
 def decoded_part_text(part: Message) -> str:
@@ -210,6 +239,35 @@ def decoded_part_text(part: Message) -> str:
 
 def is_transfer_encoded(part: Message) -> bool:
     return transfer_encoding(part) in ("base64", "quoted-printable")
+
+
+# An `=` that starts neither a soft line break (transport padding allowed) nor an
+# escape. Lowercase hex counts as broken: no encoder writes it (RFC 2045 asks for
+# uppercase), and text mislabelled quoted-printable is full of it (`spf=fail`,
+# `smtp.mailfrom=bad@…`), which decoding would turn into stray bytes.
+_QP_BROKEN_ESCAPE = re.compile(r"=(?![0-9A-F]{2}|[ \t]*(?:\n|\Z))")
+# What only a quoted-printable encoder writes: an escaped `=`, or a soft line break
+# inside a value, i.e. not followed by a new field, a folded continuation or a
+# blank line (a plain field may end in `=`, as base64 ids do).
+_QP_EVIDENCE = re.compile(r"=3D|=[ \t]*\n(?![ \t\n]|[!-9;-~]{1,100}:)")
+
+
+def quoted_printable_damage(text: str) -> str | None:
+    """Why `text` is not valid quoted-printable (its first bad `=`), or None when it is."""
+    bad = _QP_BROKEN_ESCAPE.search(text)
+    if bad is None:
+        return None
+    return f"{text[bad.start() : bad.start() + 3]!r} at character {bad.start()} is no escape"
+
+
+def looks_quoted_printable(text: str) -> bool:
+    """True when unmarked `text` is clearly quoted-printable: it is valid and has an
+    escaped `=` or a soft line break that a plain field would not have."""
+    return (
+        "=" in text
+        and _QP_EVIDENCE.search(text) is not None
+        and quoted_printable_damage(text) is None
+    )
 
 
 def defect_notes(parts: Iterable[Message], where: str) -> list[str]:

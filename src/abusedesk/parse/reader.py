@@ -1,11 +1,12 @@
 """`parse_report`: raw report bytes in, a typed `Report` out, whatever the bytes.
 
-The formats are tried from the most specific evidence to the least: an RFC
-5965 feedback-report part, an X-ARF header, an SES notification, a SpamCop
-report, Microsoft JMRP, an Apple unsubscribe, a bounce, a DMARC forensic
-report without ARF, a person forwarding spam. What none of them claims is
-`not-a-report`. Nothing here raises: a failure inside becomes a reviewable
-`other-report` with the reason in `problems`.
+A Microsoft JMRP report whose MIME structure a forwarder flattened is first
+rebuilt (`flattened.py`). The formats are then tried from the most specific
+evidence to the least: an RFC 5965 feedback-report part, an X-ARF header, an
+SES notification, a SpamCop report, Microsoft JMRP, an Apple unsubscribe, a
+bounce, a DMARC forensic report without ARF, a person forwarding spam. What
+none of them claims is `not-a-report`. Nothing here raises: a failure inside
+becomes a reviewable `other-report` with the reason in `problems`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from email.message import Message
 
 from abusedesk.parse.envelope import OuterFacts, read_outer, reporter_of
+from abusedesk.parse.flattened import restore_flattened_jmrp
 from abusedesk.parse.formats.dmarc import read_dmarc_forensic
 from abusedesk.parse.formats.dsn import read_dsn
 from abusedesk.parse.formats.feedback import read_feedback_report
@@ -59,7 +61,9 @@ def parse_report(raw: bytes) -> Report:
 
 def _parse(raw: bytes) -> Report:
     normalised = normalise(bytes(raw))
-    message = parse_bytes(normalised.data)
+    # A JMRP report that a forwarder flattened is rebuilt first, so that its
+    # outer facts are the report's alone and not mixed with the original's.
+    message, restored = restore_flattened_jmrp(parse_bytes(normalised.data))
     outer = read_outer(message)
     report = None
     tree = ReportParts.of(message)
@@ -71,6 +75,7 @@ def _parse(raw: bytes) -> Report:
         report = _unrecognised(message, outer)
     problems = [
         *normalised.problems,
+        *([restored] if restored else []),
         *defect_notes(tree.messages(), "report"),
         *outer.problems,
         *report.problems,

@@ -3,7 +3,8 @@
 JMRP is not RFC 5965: a multipart/mixed whose only part is the reported
 message, from staff@hotmail.com, subject `complaint about message from IP`.
 The complainant is in the original's X-HmXmrOriginalRecipient, which can
-differ from its To; it is preferred.
+differ from its To; it is preferred. A JMRP report that a forwarder flattened
+into one header block is rebuilt before it gets here (`parse/flattened.py`).
 """
 
 from __future__ import annotations
