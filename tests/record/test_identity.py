@@ -128,3 +128,17 @@ _LINES = st.sampled_from(
 def test_any_header_reads_as_the_parser_reads_it(lines: list[str], newline: str) -> None:
     raw = newline.join([*lines, "", "body"]).encode()
     assert outer_fields(raw) == parser_fields(raw)
+
+
+def test_two_flattened_jmrp_complaints_about_one_message_count_twice() -> None:
+    # Flattened, the report's own fields run into the original's, so everything "below
+    # the header" is the original's body: the same for every complaint about it.
+    raw = (FIXTURES / "reports" / "jmrp-flattened-by-pop-forward.eml").read_bytes()
+    other = raw.replace(b"X-HmXmrOriginalRecipient: ", b"X-HmXmrOriginalRecipient: x", 1)
+    assert other != raw
+
+    first, second = identity(raw), identity(other)
+
+    assert first.kind is KeyKind.CONTENT
+    assert first.key != second.key
+    assert identity(raw.replace(b"\n", b"\r\n")).key == first.key

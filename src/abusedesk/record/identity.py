@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from abusedesk.parse.flattened import FLATTENED_NOTE
 from abusedesk.parse.normalize import (
     MAX_REPORT_BYTES,
     normalise_line_endings,
@@ -105,6 +106,14 @@ class ReportIdentity:
 
 def report_identity(report: Report, raw: bytes) -> ReportIdentity:
     fields = outer_fields(raw)
+    if FLATTENED_NOTE in report.problems:
+        # A JMRP report whose MIME structure a forwarder flattened: its own fields and
+        # the original's ran together, so "below the header" is the original's body
+        # alone, the same for every complaint about one message. The whole report is
+        # what tells two such complaints apart.
+        whole = normalise_line_endings(raw[:MAX_REPORT_BYTES])
+        key = "body:" + hashlib.sha256(whole.strip()).hexdigest()[:59]
+        return ReportIdentity(key, KeyKind.CONTENT, fields)
     counts = Counter(fields)
     repeated = tuple(name for key, name in SINGLETON_FIELDS.items() if counts[key] > 1)
     message_id = report.outer_message_id
