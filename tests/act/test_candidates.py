@@ -12,7 +12,8 @@ from abusedesk.access import Role
 from abusedesk.access.audit import list_audit
 from abusedesk.access.scope import load_actor
 from abusedesk.access.users import add_user
-from abusedesk.act.candidates import CandidateState, charge_candidate, list_candidates
+from abusedesk.act.candidates import CandidateState, list_candidates
+from abusedesk.act.charge import charge_candidate
 from abusedesk.attribute.attribution import (
     Attribution,
     AttributionMethod,

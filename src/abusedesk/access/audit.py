@@ -29,7 +29,7 @@ class AuditAction(StrEnum):
     SUSPENSION_LIFT = "suspension.lift"
     MAILBOX_DELETE = "mailbox.delete"
     COMPLAINT_CHARGE = "complaint.charge"
-    """Staff charged an unproven complaint's candidate by hand (act/candidates.py)."""
+    """Staff charged an unproven complaint's candidate by hand (act/charge.py)."""
 
 
 def record_audit(

@@ -9,7 +9,8 @@ import typer
 from sqlmodel import Session
 
 from abusedesk.access.scope import load_actor
-from abusedesk.act.candidates import CandidateState, charge_candidate, list_candidates
+from abusedesk.act.candidates import CandidateState, list_candidates
+from abusedesk.act.charge import charge_candidate
 from abusedesk.cli.context import cli_context, cli_policy
 
 app = typer.Typer(

@@ -2,7 +2,7 @@
 
 A complaint that nothing proves one of our mailboxes sent is charged to no
 mailbox and counts nowhere; the candidate its unproven evidence names is stored
-beside it for staff to review (`act/candidates.py` charges one by hand).
+beside it for staff to review (`act/charge.py` charges one by hand).
 """
 
 from __future__ import annotations

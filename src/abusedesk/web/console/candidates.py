@@ -13,12 +13,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from abusedesk.act.candidates import (
-    CandidateState,
-    ChargedCandidate,
-    charge_candidate,
-    list_candidates,
-)
+from abusedesk.act.candidates import CandidateState, list_candidates
+from abusedesk.act.charge import ChargedCandidate, charge_candidate
 from abusedesk.web.console.endpoint import Call, Json, Page, Redirect
 from abusedesk.web.console.forms import Paging, act, field
 from abusedesk.web.console.visible import report_in_scope
