@@ -161,6 +161,7 @@ class ComplaintRecorder:
         mailbox_id, domain_id = self._mailbox(attribution.mailbox) if attribution else (None, None)
         # A candidate is kept only beside no charge: it is what staff review, never a count.
         candidate = outcome.candidate if attribution is None else None
+        candidate = candidate if candidate and candidate.mailbox.strip() else None
         candidate_id = self._mailbox(candidate.mailbox)[0] if candidate else None
         return {
             "kind": report.kind.value,
