@@ -6,6 +6,11 @@ import json
 from pathlib import Path
 
 from tests.conftest import CORPUS, FIXTURES, run_cli
+from tests.support.candidates import AWAITS_ATTRIBUTOR, FORGED_REASON, unproven
+from tests.support.reports import outsider_forgery
+
+from abusedesk.parse import parse_report
+from abusedesk.record.summary import readable_summary, report_summary
 
 CONFIG = str(FIXTURES / "abusedesk.toml")
 CONTRACT_KEYS = {
@@ -19,6 +24,7 @@ CONTRACT_KEYS = {
     "original",
     "mailbox",
     "attribution",
+    "candidate",
     "problems",
 }
 
@@ -51,6 +57,8 @@ def test_parse_json_prints_one_object_per_file(database_url: str) -> None:
             "not-a-report",
         }
         assert summary["mailbox"] is None  # none of the corpus was sent by our platform
+        if summary["candidate"] is not None:
+            assert set(summary["candidate"]) == {"mailbox", "evidence"}
     first = json.loads(lines[0])
     assert (first["kind"], first["format"], first["feedback_type"]) == ("complaint", "arf", "abuse")
 
@@ -67,6 +75,38 @@ def test_parse_attributes_with_the_configured_directory(database_url: str) -> No
     for summary in summaries:
         if summary["mailbox"]:
             assert summary["attribution"]["method"] and summary["attribution"]["evidence"]
+
+
+def test_an_unproven_report_shows_its_candidate_beside_no_mailbox() -> None:
+    report = parse_report(outsider_forgery(1))
+    summary = report_summary("forged.eml", report, unproven("alice@shop.example"))
+    assert set(summary) == CONTRACT_KEYS
+    assert summary["mailbox"] is None and summary["attribution"] is None
+    assert summary["candidate"] == {
+        "mailbox": "alice@shop.example",
+        "evidence": "a hop by relay1.out.hostingplatform.example names (Authenticated sender: "
+        "alice@shop.example), below a hop only attacker.example wrote",
+    }
+    assert f"not attributed: {FORGED_REASON}" in summary["problems"]
+    shown = readable_summary(summary)
+    assert "charged to" not in shown
+    assert "  candidate for review (not charged): alice@shop.example: a hop by relay1" in shown
+
+
+@AWAITS_ATTRIBUTOR
+def test_parse_json_shows_the_outsiders_victim_as_a_candidate_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    run_cli("accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url)
+    forged = tmp_path / "forged.eml"
+    forged.write_bytes(outsider_forgery(1))
+    result = run_cli("--config", CONFIG, "parse", "--json", str(forged), database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["mailbox"] is None and summary["attribution"] is None
+    assert summary["candidate"]["mailbox"] == "alice@shop.example"
+    assert summary["candidate"]["evidence"]
+    assert any(problem.startswith("not attributed: ") for problem in summary["problems"])
 
 
 def test_ingest_folder_then_list_quarantined(database_url: str, tmp_path: Path) -> None:

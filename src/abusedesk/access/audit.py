@@ -28,6 +28,8 @@ class AuditAction(StrEnum):
     USER_TOKEN = "user.token"
     SUSPENSION_LIFT = "suspension.lift"
     MAILBOX_DELETE = "mailbox.delete"
+    COMPLAINT_CHARGE = "complaint.charge"
+    """Staff charged an unproven complaint's candidate by hand (act/charge.py)."""
 
 
 def record_audit(

@@ -11,6 +11,7 @@ from abusedesk import __version__
 from abusedesk.cli import (
     accounts,
     audit,
+    candidates,
     db,
     decisions,
     demo,
@@ -45,6 +46,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(decisions.app, name="decisions")
 app.add_typer(users.app, name="users")
 app.add_typer(suspensions.app, name="suspensions")
+app.add_typer(candidates.app, name="candidates")
 app.add_typer(audit.app, name="audit")
 app.add_typer(notices.app, name="notices")
 app.command("doctor")(doctor.doctor_command)

@@ -1,4 +1,9 @@
-"""Store what a report says as a `Complaint`, once per report, and settle the report's status."""
+"""Store what a report says as a `Complaint`, once per report, and settle the report's status.
+
+A complaint that nothing proves one of our mailboxes sent is charged to no
+mailbox and counts nowhere; the candidate its unproven evidence names is stored
+beside it for staff to review (`act/charge.py` charges one by hand).
+"""
 
 from __future__ import annotations
 
@@ -154,6 +159,10 @@ class ComplaintRecorder:
         original = report.original
         attribution = outcome.attribution
         mailbox_id, domain_id = self._mailbox(attribution.mailbox) if attribution else (None, None)
+        # A candidate is kept only beside no charge: it is what staff review, never a count.
+        candidate = outcome.candidate if attribution is None else None
+        candidate = candidate if candidate and candidate.mailbox.strip() else None
+        candidate_id = self._mailbox(candidate.mailbox)[0] if candidate else None
         return {
             "kind": report.kind.value,
             "format": report.format.value,
@@ -174,6 +183,9 @@ class ComplaintRecorder:
             "attribution_confidence": attribution.confidence.value if attribution else None,
             "queue_id": attribution.queue_id if attribution else None,
             "unattributed_reason": outcome.reason if attribution is None else None,
+            "candidate_mailbox": candidate.mailbox.lower() if candidate else None,
+            "candidate_mailbox_id": candidate_id,
+            "candidate_evidence": candidate.evidence if candidate else None,
             "problems": list(report.problems),
         }
 

@@ -12,6 +12,7 @@ def report_summary(origin: str, report: Report, outcome: AttributionOutcome) -> 
     """One JSON-ready object per report, with the keys other tools rely on."""
     original = report.original
     attribution = outcome.attribution
+    candidate = outcome.candidate if attribution is None else None
     problems = list(report.problems)
     if attribution is None and outcome.reason:
         problems.append(f"not attributed: {outcome.reason}")
@@ -38,6 +39,10 @@ def report_summary(origin: str, report: Report, outcome: AttributionOutcome) -> 
         }
         if attribution
         else None,
+        # Beside `mailbox: null`, never instead of it: a candidate is not a charge.
+        "candidate": {"mailbox": candidate.mailbox, "evidence": candidate.evidence}
+        if candidate
+        else None,
         "problems": problems,
     }
 
@@ -57,6 +62,11 @@ def readable_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"  charged to {summary['mailbox']} by {attribution['method']} "
             f"({attribution['confidence']}): {attribution['evidence']}"
+        )
+    if summary["candidate"]:
+        candidate = summary["candidate"]
+        lines.append(
+            f"  candidate for review (not charged): {candidate['mailbox']}: {candidate['evidence']}"
         )
     lines.extend(f"  ! {problem}" for problem in summary["problems"])
     return "\n".join(lines)

@@ -106,6 +106,8 @@ class Complaint(SQLModel, table=True):
         ),
         # The console's top reporters of the last day, from the index alone.
         Index("ix_complaint_time_reporter", "occurred_at", "reporter"),
+        # Staff's candidates for review (few beside all complaints), and one address's.
+        Index("ix_complaint_candidate", "candidate_mailbox"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -132,6 +134,13 @@ class Complaint(SQLModel, table=True):
     attribution_confidence: str | None = Field(default=None, max_length=16)
     queue_id: str | None = Field(default=None, max_length=64)
     unattributed_reason: str | None = None
+    """Why attribution charged nobody (kept when staff later charge the candidate by hand)."""
+    candidate_mailbox: str | None = Field(default=None, max_length=320)
+    """The address unproven evidence names (hosted or not): counted only if staff charge it."""
+    candidate_mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id")
+    """The candidate's mailbox when it was hosted at recording."""
+    candidate_evidence: str | None = None
+    """What named the candidate, in words a reviewer can check against the raw report."""
     problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 

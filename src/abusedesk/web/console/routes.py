@@ -10,6 +10,7 @@ from __future__ import annotations
 from abusedesk.web.console import (
     api,
     audit_log,
+    candidates,
     companies,
     dashboard,
     escalations,
@@ -20,6 +21,7 @@ from abusedesk.web.console import (
 from abusedesk.web.console.endpoint import Audience, Endpoint, Target
 
 NOTE = {"note": "why: what was found, what the customer was told"}
+CHARGE = {"note": "why: what confirmed that the candidate sent it"}
 
 CONSOLE: tuple[Endpoint, ...] = (
     Endpoint("/", "dashboard", dashboard.show_dashboard, "The dashboard"),
@@ -110,6 +112,24 @@ CONSOLE: tuple[Endpoint, ...] = (
         audience=Audience.STAFF,
         fields=NOTE,
         example={"note": "parser fixed"},
+    ),
+    Endpoint(
+        "/candidates",
+        "candidates",
+        candidates.list_candidates_page,
+        "Unproven complaints with the mailbox they name, for review (?state=open|charged|all)",
+        audience=Audience.STAFF,
+    ),
+    Endpoint(
+        "/reports/{report_id}/charge",
+        "report-charge",
+        candidates.charge,
+        "Charge an unproven complaint to its candidate by hand: it counts from then on",
+        method="POST",
+        target=Target.REPORT,
+        audience=Audience.STAFF,
+        fields=CHARGE,
+        example={"note": "relay1's log has this queue id from this sender"},
     ),
     Endpoint("/policy", "policy", policy.show_policy, "The policy", audience=Audience.STAFF),
     Endpoint(
@@ -218,6 +238,26 @@ API: tuple[Endpoint, ...] = (
         api.list_complaints,
         "Complaints, newest first (?mailbox=address)",
         api=True,
+    ),
+    Endpoint(
+        "/api/v1/candidates",
+        "api-candidates",
+        candidates.api_list_candidates,
+        "Unproven complaints with a candidate, newest first (?state=open|charged|all&mailbox=)",
+        audience=Audience.STAFF,
+        api=True,
+    ),
+    Endpoint(
+        "/api/v1/reports/{report_id}/charge",
+        "api-charge",
+        candidates.api_charge,
+        "Charge an unproven complaint to its candidate by hand (409 when it cannot be)",
+        method="POST",
+        target=Target.REPORT,
+        audience=Audience.STAFF,
+        api=True,
+        fields=CHARGE,
+        example={"note": "relay1's log has this queue id from this sender"},
     ),
     Endpoint(
         "/api/v1/escalations",
