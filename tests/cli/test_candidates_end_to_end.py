@@ -19,7 +19,6 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from tests.conftest import FIXTURES, REPO, RunningService, crlf, run_cli
 from tests.notify.conftest import notice_settings, wait_for, with_notices
-from tests.support.candidates import AWAITS_ATTRIBUTOR
 from tests.support.reports import ATTACKER_IP, outsider_forgery
 from tests.support.smtp_sink import SmtpSink
 
@@ -53,7 +52,6 @@ def alice(engine: Engine) -> tuple[bool, int, int]:
     return mailbox.can_send, int(charged), int(suspensions)
 
 
-@AWAITS_ATTRIBUTOR
 def test_six_forged_reports_charge_nobody_and_staff_charge_one_by_hand(
     settings: Settings, directory_engine: Engine, database_url: str
 ) -> None:

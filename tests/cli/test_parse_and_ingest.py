@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import CORPUS, FIXTURES, run_cli
-from tests.support.candidates import AWAITS_ATTRIBUTOR, FORGED_REASON, unproven
+from tests.support.candidates import FORGED_REASON, unproven
 from tests.support.reports import outsider_forgery
 
 from abusedesk.parse import parse_report
@@ -93,7 +93,6 @@ def test_an_unproven_report_shows_its_candidate_beside_no_mailbox() -> None:
     assert "  candidate for review (not charged): alice@shop.example: a hop by relay1" in shown
 
 
-@AWAITS_ATTRIBUTOR
 def test_parse_json_shows_the_outsiders_victim_as_a_candidate_only(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -8,7 +8,6 @@ does: such a complaint goes to the quarantine.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -19,13 +18,6 @@ from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome, Stored
 from abusedesk.record.identity import dedupe_key
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportSource, utcnow
-
-AWAITS_ATTRIBUTOR = pytest.mark.xfail(
-    strict=True,
-    reason="awaits the attributor of issue 14 (today's still charges the outsider's forgery "
-    "to the mailbox it names): remove this mark when it is merged",
-)
-"""For the tests that go through today's attributor: they pass once it proves chains."""
 
 FORGED_REASON = (
     "the provider received it from 203.0.113.66, not from our relays: the hops below its "
