@@ -217,7 +217,7 @@ class ReportWorker:
             # them committed (decide/locks.py).
             lock_batch(session, addresses, keys)
             rows = {row.id: row for row in session.execute(_TO_RECORD, {"ids": report_ids})}
-            recorder = ComplaintRecorder(session, keys, addresses)
+            recorder = ComplaintRecorder(session, keys, addresses, report_ids)
             results = [
                 self._record(session, recorder, rows.get(item.report_id), item, isolated)
                 for item in prepared

@@ -31,6 +31,9 @@ MAX_REPORT_DELAY = timedelta(days=365)
 _COMPLAINTS_BY_KEY = select(
     col(Complaint.dedupe_key), col(Complaint.id), col(Complaint.raw_report_id)
 ).where(col(Complaint.dedupe_key).in_(bindparam("keys", expanding=True)))
+_COMPLAINTS_BY_REPORT = select(col(Complaint.raw_report_id), col(Complaint.id)).where(
+    col(Complaint.raw_report_id).in_(bindparam("ids", expanding=True))
+)
 _MAILBOXES = select(col(Mailbox.address), col(Mailbox.id), col(Mailbox.domain_id)).where(
     col(Mailbox.address).in_(bindparam("addresses", expanding=True))
 )
@@ -86,13 +89,26 @@ class ComplaintRecorder:
     it is the caller's, with the rest of the batch's.
     """
 
-    def __init__(self, session: Session, keys: Iterable[str], addresses: Iterable[str]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        keys: Iterable[str],
+        addresses: Iterable[str],
+        report_ids: Iterable[int] = (),
+    ) -> None:
         self._session = session
         wanted = set(keys)
         self._complaints: dict[str, Complaint | _Recorded | None] = dict.fromkeys(wanted)
         if wanted:
             found = session.execute(_COMPLAINTS_BY_KEY, {"keys": list(wanted)})
             self._complaints.update((key, _Recorded(id_, raw)) for key, id_, raw in found)
+        # A report recorded before under another key (how a report is keyed can change
+        # between versions): processing it again updates that complaint, never adds one.
+        ids = list(report_ids)
+        self._by_report: dict[int, int] = {}
+        if ids:
+            rows = session.execute(_COMPLAINTS_BY_REPORT, {"ids": ids})
+            self._by_report = {raw: id_ for raw, id_ in rows}
         lowered = {address.lower() for address in addresses}
         self._mailboxes: dict[str, tuple[int | None, int | None]] = dict.fromkeys(
             lowered, (None, None)
@@ -126,6 +142,10 @@ class ComplaintRecorder:
 
         # Recorded before under this report: it is being processed again.
         existing = self._session.get(Complaint, known.id) if isinstance(known, _Recorded) else known
+        if existing is None and (earlier := self._by_report.get(raw_report.id)) is not None:
+            existing = self._session.get(Complaint, earlier)
+            if existing is not None:
+                existing.dedupe_key = key
         values = self._complaint_values(raw_report, report, outcome)
         before = counted(existing) if existing is not None else None
         if existing is None:

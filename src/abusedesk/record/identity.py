@@ -133,10 +133,11 @@ def dedupe_key(report: Report, raw: bytes) -> str:
 def outer_fields(raw: bytes) -> tuple[str, ...]:
     """The lowercased names of the report's own header fields, in order, as the parser reads
     them: below an mbox separator, up to the first blank line or line that is no field."""
-    text = strip_mbox_separator(normalise_line_endings(raw[:MAX_REPORT_BYTES]))
+    # A leading newline lets a blank (or spaces-only) first line end the header too.
+    text = b"\n" + strip_mbox_separator(normalise_line_endings(raw[:MAX_REPORT_BYTES]))
     end = _BLANK_LINE.search(text)
     names: list[str] = []
-    for line in (text[: end.start()] if end else text).split(b"\n"):
+    for line in (text[1 : end.start()] if end else text[1:]).split(b"\n"):
         if line[:1] in (b" ", b"\t"):
             continue
         if line.startswith((b"From ", b":")):
