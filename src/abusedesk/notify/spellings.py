@@ -1,0 +1,171 @@
+"""Every way an address can be written in a report: a decoded view of a text, and patterns.
+
+A complainant's address reaches a report's text in many forms: as typed, in
+any letter case; percent-encoded in a tracking link (`jane%40…`, `%2B` for
+`+`, `+` for a space, often only some characters, or the link encoded twice,
+`%2540`); quoted-printable in a body (`=40`, and a soft line break `=` +
+newline wherever the encoder wrapped the line); as HTML character references
+(`&#64;`, `&#x40;`, `&commat;`); JSON escapes (`\\u0040`); VERP's `=` for `@`
+in a bounce address; base64 inside a link parameter or an encoded-word, at
+any of the three byte alignments of a longer encoded string; hex, or a hex
+MD5/SHA-1/SHA-256 digest of it.
+
+Two halves share the work. `DecodedView` undoes, in one pass, the encodings
+that cannot be mistaken for text — soft line breaks, percent-encoding, HTML
+references, JSON escapes — and remembers where each of its characters came
+from. Quoted-printable `=XX` can be mistaken (`?e=dave@…` is not the byte
+0xDA), so it stays in the view and the patterns here spell it instead,
+character by character, beside the plain character in either case: the
+spellings mix freely within one address. Base64 is case-sensitive and turns
+IGNORECASE off for its part. The patterns are fixed sequences of small
+alternations: nothing in them can backtrack badly.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+MIN_BASE64_CORE: Final = 8
+"""A shorter run of base64 (an address of five bytes or fewer) could match by chance."""
+
+_ESCAPE = re.compile(
+    r"(?P<soft>=\r?\n)"
+    r"|(?P<percent>(?:(?:%|=25)(?:25)?[0-9A-Fa-f]{2})+)"
+    r"|(?P<reference>&(?:amp;)?(?:#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});?|[A-Za-z]{2,12};))"
+    r"|(?P<json>\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2})"
+)
+"""What the view decodes: `%25` (a link encoded twice) and `=25` (a `%` in
+quoted-printable) may stand before a percent-encoded byte."""
+_ONE_PERCENT = re.compile(r"(?:%|=25)(?:25)?([0-9A-Fa-f]{2})")
+_ALSO: Final = {"+": (r"\ ",), " ": (r"\+", "_"), "@": ("=",)}
+"""Form decoding turns `+` into a space and form encoding the reverse (`_` in an
+encoded-word); VERP writes `local=domain`."""
+_BASE64_CHARACTER: Final = {"+": r"[+\-]", "/": r"[/_]"}
+"""URL-safe base64 writes `-` and `_`."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedView:
+    """A text with its unmistakable encodings undone, and where each character came from."""
+
+    text: str
+    starts: tuple[int, ...] | None = None
+    """The source position of each character of `text`; None when nothing was decoded."""
+    ends: tuple[int, ...] | None = None
+
+    @classmethod
+    def of(cls, source: str) -> DecodedView:
+        if _ESCAPE.search(source) is None:
+            return cls(source)
+        chars: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+
+        def keep(start: int, end: int) -> None:
+            chars.append(source[start:end])
+            starts.extend(range(start, end))
+            ends.extend(range(start + 1, end + 1))
+
+        position = 0
+        for match in _ESCAPE.finditer(source):
+            keep(position, match.start())
+            position = match.end()
+            for text, start, end in _decoded(match):
+                chars.append(text)
+                starts.extend([start] * len(text))
+                ends.extend([end] * len(text))
+        keep(position, len(source))
+        return cls("".join(chars), tuple(starts), tuple(ends))
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """The source span of the view's characters `start` to `end` (end exclusive)."""
+        if self.starts is None or self.ends is None or end <= start:
+            return start, end
+        return self.starts[start], self.ends[end - 1]
+
+
+def _decoded(match: re.Match[str]) -> list[tuple[str, int, int]]:
+    """(decoded text, source start, source end) for each piece of one escape."""
+    start, end = match.span()
+    token = match.group(0)
+    if match.lastgroup == "soft":
+        return []
+    if match.lastgroup == "percent":
+        pieces = list(_ONE_PERCENT.finditer(token))
+        data = bytes(int(piece.group(1), 16) for piece in pieces)
+        if data.isascii():
+            return [
+                (chr(byte), start + piece.start(), start + piece.end())
+                for byte, piece in zip(data, pieces, strict=True)
+            ]
+        try:
+            return [(data.decode("utf-8"), start, end)]
+        except UnicodeDecodeError:
+            return [(token, start, end)]
+    if match.lastgroup == "json":
+        return [(chr(int(token[2:], 16)), start, end)]
+    # `&amp;#64;` is an HTML text that shows the reference `&#64;`: decoded twice.
+    text = html.unescape(html.unescape(token))
+    return [(text, start, end)]
+
+
+def literal(text: str) -> str:
+    """`text` as written, in any letter case."""
+    return re.escape(text)
+
+
+def character(char: str) -> str:
+    """One character of an address, plain or as quoted-printable, for the decoded view."""
+    forms = [re.escape(char), *_ALSO.get(char, ())]
+    # A letter may be encoded from either case (`=4A` and `=6A` are both a `j` to a
+    # pattern that matches any case), so both code points are spelt.
+    for variant in dict.fromkeys((char, char.lower(), char.upper())):
+        if len(variant) == 1:  # "ß".upper() is "SS": no single code point to encode
+            forms.append("".join(f"={byte:02x}" for byte in variant.encode("utf-8")))
+    if char == "@":
+        forms.append("=3d")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def address(addr_spec: str) -> str:
+    """An address in every spelling the decoded view leaves to patterns."""
+    return "".join(character(char) for char in addr_spec)
+
+
+def base64_cores(spellings: Iterable[str]) -> list[str]:
+    """The base64 of each spelling at each of the three alignments inside a longer string.
+
+    With `k` bytes before it, an address's encoding is exact from the first
+    character that holds none of those bytes' bits (`ceil(8k/6)`) to the last
+    one that holds none of the bytes after it (`floor(8(k+n)/6)`): that core
+    is the same whatever surrounds the address, and padding lies outside it.
+    """
+    cores: dict[str, None] = {}
+    for spelling in spellings:
+        data = spelling.encode("utf-8")
+        for offset in range(3):
+            encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
+            core = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
+            if len(core) >= MIN_BASE64_CORE:
+                cores["".join(_BASE64_CHARACTER.get(c, c) for c in core)] = None
+    return [f"(?-i:{core})" for core in cores]
+
+
+def digests(addr_spec: str) -> list[str]:
+    """The address as hex, and the hex MD5, SHA-1 and SHA-256 of its lowercase form.
+
+    Some links and hashed-recipient reports carry these: not the address, but
+    enough for a reseller who guesses it to confirm who complained.
+    """
+    data = addr_spec.lower().encode("utf-8")
+    hexes = [data.hex()] + [
+        hashlib.new(name, data, usedforsecurity=False).hexdigest()
+        for name in ("md5", "sha1", "sha256")
+    ]
+    return [literal(value) for value in hexes]
