@@ -69,7 +69,7 @@ _COMMON = (
 COMMON_WORDS: Final = frozenset(_COMMON.split())
 """Local parts and names too common to redact on their own: they name no person."""
 
-_FOR_CLAUSE = re.compile(r"\bfor\s+<?([^\s<>;,()]+@[^\s<>;,()]+)", re.IGNORECASE)
+_FOR_CLAUSE = re.compile(r"\bfor\s+([^;]*)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -114,9 +114,16 @@ def complainant_of(report: Report, keep: Iterable[str | None] = ()) -> Complaina
     if not addresses:
         return Complainant()
     complainant = set(addresses)
-    protected = {a for a in kept | _sender_addresses(report) if a not in complainant}
+    # A bounce address that encodes the recipient (VERP, `b+jane=yahoo.example@esp`)
+    # is hers as much as the sender's, and not kept.
+    verp = [a.replace("@", "=") for a in addresses]
+    protected = {
+        a
+        for a in kept | _sender_addresses(report)
+        if a not in complainant and not any(v in a or c in a for v in verp for c in addresses)
+    }
     kept_locals = {a.rpartition("@")[0] for a in protected}
-    kept_names = set(_names_in(report, SENDER_HEADERS))
+    kept_names = {w for w, a in _names_in(report, SENDER_HEADERS) if a not in complainant}
     labels = {label for a in complainant | protected for label in a.rpartition("@")[2].split(".")}
     local_parts: dict[str, None] = {}
     names: dict[tuple[str, ...], None] = {}
@@ -127,7 +134,7 @@ def complainant_of(report: Report, keep: Iterable[str | None] = ()) -> Complaina
         pieces = tuple(re.split(r"[._-]+", local))
         if len(pieces) >= 2 and all(p.isalpha() and len(p) >= 2 for p in pieces):
             names[pieces] = None
-    for words, address in _names_in(report, ("To", "Cc", "Bcc")).items():
+    for words, address in _names_in(report, ("To", "Cc", "Bcc", *SENDER_HEADERS)):
         if address in complainant:
             names[words] = None
     return Complainant(
@@ -160,7 +167,8 @@ def _recipient_candidates(report: Report) -> Iterable[str]:
         if hop.for_address:
             yield hop.for_address
         # A hop may name several recipients; the parser keeps the first.
-        yield from (m.group(1) for m in _FOR_CLAUSE.finditer(hop.raw[:MAX_HEADER_CHARS]))
+        for clause in _FOR_CLAUSE.finditer(hop.raw[:MAX_HEADER_CHARS]):
+            yield from extract_addresses(clause.group(1).replace("<", " ").replace(">", " "))
 
 
 def _addresses_in(value: str) -> list[str]:
@@ -182,9 +190,9 @@ def _sender_addresses(report: Report) -> set[str]:
     return lowered(found)
 
 
-def _names_in(report: Report, headers: Iterable[str]) -> dict[tuple[str, ...], str]:
-    """The words of each display name in these headers of the original -> its address."""
-    found: dict[tuple[str, ...], str] = {}
+def _names_in(report: Report, headers: Iterable[str]) -> list[tuple[tuple[str, ...], str]]:
+    """(the words of each display name, its address) in these headers of the original."""
+    found: list[tuple[tuple[str, ...], str]] = []
     if report.original is None:
         return found
     for header in headers:
@@ -192,21 +200,23 @@ def _names_in(report: Report, headers: Iterable[str]) -> dict[tuple[str, ...], s
             for name, address in getaddresses([decode_header_text(value) or ""]):
                 words = tuple(w.casefold() for w in _WORD.findall(name))
                 if words and "@" not in name:
-                    found.setdefault(words, address.strip().lower())
+                    found.append((words, address.strip().lower()))
     return found
 
 
 def _case_variants(report: Report, addresses: Iterable[str]) -> tuple[str, ...]:
-    """Each address lowercased, capitalised, as the report writes it, and percent-encoded."""
+    """Each address lowercased, capitalised, uppercased, as the report writes it anywhere
+    in the original, and each of these percent-encoded."""
     texts: list[str] = []
     if report.original is not None:
-        texts += [v for h in RECIPIENT_HEADERS for v in report.original.header_values(h)]
-        texts += [hop.raw for hop in report.original.received]
+        for _, value in report.original.headers:
+            texts += [value, decode_header_text(value) or ""]
+        texts.append(report.original.body_excerpt or "")
     variants: dict[str, None] = {}
     for address in addresses:
-        found = [address, address[:1].upper() + address[1:]]
+        found = [address, address[:1].upper() + address[1:], address.upper()]
         pattern = re.compile(re.escape(address), re.IGNORECASE)
-        found += [m.group(0) for text in texts for m in pattern.finditer(text[:MAX_HEADER_CHARS])]
+        found += [m.group(0) for text in texts for m in pattern.finditer(text)]
         for spelling in found:
             variants[spelling] = None
             variants[spelling.replace("@", "%40")] = None

@@ -34,15 +34,15 @@ from typing import Final
 MIN_BASE64_CORE: Final = 8
 """A shorter run of base64 (an address of five bytes or fewer) could match by chance."""
 
+_SOFT_BREAK = re.compile(r"=\r?\n")
+"""Removed first: an encoder wraps wherever a line is full, inside a `%40` as well."""
 _ESCAPE = re.compile(
-    r"(?P<soft>=\r?\n)"
-    r"|(?P<percent>(?:(?:%|=25)(?:25)?[0-9A-Fa-f]{2})+)"
+    r"(?P<percent>(?:%(?:25)?[0-9A-Fa-f]{2})+)"
     r"|(?P<reference>&(?:amp;)?(?:#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});?|[A-Za-z]{2,12};))"
     r"|(?P<json>\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2})"
 )
-"""What the view decodes: `%25` (a link encoded twice) and `=25` (a `%` in
-quoted-printable) may stand before a percent-encoded byte."""
-_ONE_PERCENT = re.compile(r"(?:%|=25)(?:25)?([0-9A-Fa-f]{2})")
+"""What the view decodes; `%25` (a link encoded twice) may stand before a byte."""
+_ONE_PERCENT = re.compile(r"%(?:25)?([0-9A-Fa-f]{2})")
 _ALSO: Final = {"+": (r"\ ",), " ": (r"\+", "_"), "@": ("=",)}
 """Form decoding turns `+` into a space and form encoding the reverse (`_` in an
 encoded-word); VERP writes `local=domain`."""
@@ -61,27 +61,11 @@ class DecodedView:
 
     @classmethod
     def of(cls, source: str) -> DecodedView:
-        if _ESCAPE.search(source) is None:
-            return cls(source)
-        chars: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-
-        def keep(start: int, end: int) -> None:
-            chars.append(source[start:end])
-            starts.extend(range(start, end))
-            ends.extend(range(start + 1, end + 1))
-
-        position = 0
-        for match in _ESCAPE.finditer(source):
-            keep(position, match.start())
-            position = match.end()
-            for text, start, end in _decoded(match):
-                chars.append(text)
-                starts.extend([start] * len(text))
-                ends.extend([end] * len(text))
-        keep(position, len(source))
-        return cls("".join(chars), tuple(starts), tuple(ends))
+        view = cls(source)
+        for pattern in (_SOFT_BREAK, _ESCAPE):
+            if pattern.search(view.text) is not None:
+                view = view._then(pattern)
+        return view
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """The source span of the view's characters `start` to `end` (end exclusive)."""
@@ -89,12 +73,38 @@ class DecodedView:
             return start, end
         return self.starts[start], self.ends[end - 1]
 
+    def _then(self, pattern: re.Pattern[str]) -> DecodedView:
+        """This view with what `pattern` finds decoded, still mapped to the source."""
+        chars: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+
+        def keep(start: int, end: int) -> None:
+            chars.append(self.text[start:end])
+            starts.extend(range(start, end))
+            ends.extend(range(start + 1, end + 1))
+
+        position = 0
+        for match in pattern.finditer(self.text):
+            keep(position, match.start())
+            for text, start, end in _decoded(match):
+                chars.append(text)
+                starts.extend([start] * len(text))
+                ends.extend([end] * len(text))
+            position = match.end()
+        keep(position, len(self.text))
+        if self.starts is not None and self.ends is not None:
+            # Positions in this view's text, mapped on to the source.
+            starts = [self.starts[i] for i in starts]
+            ends = [self.ends[i - 1] for i in ends]
+        return DecodedView("".join(chars), tuple(starts), tuple(ends))
+
 
 def _decoded(match: re.Match[str]) -> list[tuple[str, int, int]]:
-    """(decoded text, source start, source end) for each piece of one escape."""
+    """(decoded text, start, end) for each piece of one escape."""
     start, end = match.span()
     token = match.group(0)
-    if match.lastgroup == "soft":
+    if match.re is _SOFT_BREAK:
         return []
     if match.lastgroup == "percent":
         pieces = list(_ONE_PERCENT.finditer(token))
@@ -111,8 +121,7 @@ def _decoded(match: re.Match[str]) -> list[tuple[str, int, int]]:
     if match.lastgroup == "json":
         return [(chr(int(token[2:], 16)), start, end)]
     # `&amp;#64;` is an HTML text that shows the reference `&#64;`: decoded twice.
-    text = html.unescape(html.unescape(token))
-    return [(text, start, end)]
+    return [(html.unescape(html.unescape(token)), start, end)]
 
 
 def literal(text: str) -> str:
@@ -121,13 +130,18 @@ def literal(text: str) -> str:
 
 
 def character(char: str) -> str:
-    """One character of an address, plain or as quoted-printable, for the decoded view."""
+    """One character of an address, plain or quoted-printable, for the decoded view.
+
+    A letter may be encoded from either case (`=4A` and `=6A` are both a `j` to
+    a pattern that matches any case), so both code points are spelt; `=25`
+    before the hex is a percent-encoded character, quoted-printable.
+    """
     forms = [re.escape(char), *_ALSO.get(char, ())]
-    # A letter may be encoded from either case (`=4A` and `=6A` are both a `j` to a
-    # pattern that matches any case), so both code points are spelt.
     for variant in dict.fromkeys((char, char.lower(), char.upper())):
         if len(variant) == 1:  # "ß".upper() is "SS": no single code point to encode
-            forms.append("".join(f"={byte:02x}" for byte in variant.encode("utf-8")))
+            data = variant.encode("utf-8")
+            forms.append("".join(f"={byte:02x}" for byte in data))
+            forms.append("".join(f"=25{byte:02x}" for byte in data))
     if char == "@":
         forms.append("=3d")
     return "(?:" + "|".join(forms) + ")"
