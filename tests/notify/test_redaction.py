@@ -94,6 +94,8 @@ SPELLINGS = {
     + base64.b64encode(b"x" + COMPLAINANT.encode()).decode().replace("=", "%3D"),
     "base64 of the capitalised address": "?t="
     + base64.b64encode(b"Jane.doe@yahoo.example").decode(),
+    "base64 of the address in a case no header writes": "?t="
+    + base64.b64encode(b"id=1;JaNe.DoE@YAHOO.example").decode(),
     "base64 of the percent-encoded address": "?t="
     + base64.b64encode(b"jane.doe%40yahoo.example").decode(),
     "an encoded-word": "=?utf-8?B?"
@@ -227,7 +229,7 @@ KINDS = ("case", "percent", "qp", "percent-qp", "html", "json", "verp", "base64"
 @st.composite
 def _spelt(draw: st.DrawFn, kind: str, address: str, written: str) -> str:
     """`address` spelt the `kind` way, some characters encoded and some not; base64
-    encodes it as the report writes it (`written`: base64 keeps letter case)."""
+    encodes it in the letter case `written`."""
     encode = st.lists(st.booleans(), min_size=len(address), max_size=len(address))
     chosen = draw(encode)
     if kind == "case":
@@ -313,9 +315,7 @@ def test_an_address_in_any_spelling_in_any_text_never_survives(
     upper = data.draw(st.lists(st.booleans(), min_size=len(address), max_size=len(address)))
     written = "".join(c.upper() if up else c for c, up in zip(address, upper, strict=True))
     spelt = data.draw(_spelt(kind, address, written), label="spelling")
-    # The report names the complainant the way real ones do: lowercased, and in a
-    # header as the original wrote it.
-    original = OriginalMessage(headers=(("To", written),), recipients=(address,))
+    original = OriginalMessage(headers=(("To", address),), recipients=(address,))
     redactor = redactor_for(Report(ReportKind.COMPLAINT, ReportFormat.ARF, original=original))
     text = f"{before}{left}{spelt}{right}{after}"
     assert spellings_found(text, address), text  # the judge sees it before

@@ -79,8 +79,6 @@ class Complainant:
 
     addresses: tuple[str, ...] = ()
     """Lowercased, in the order the report reveals them."""
-    spellings: tuple[str, ...] = ()
-    """The addresses in the letter cases the report writes them (base64 keeps case)."""
     local_parts: tuple[str, ...] = ()
     """The distinctive local parts, safe to redact on their own."""
     names: tuple[tuple[str, ...], ...] = ()
@@ -139,7 +137,6 @@ def complainant_of(report: Report, keep: Iterable[str | None] = ()) -> Complaina
             names[words] = None
     return Complainant(
         addresses=addresses,
-        spellings=_case_variants(report, addresses),
         local_parts=tuple(local_parts),
         names=tuple(
             words
@@ -202,25 +199,6 @@ def _names_in(report: Report, headers: Iterable[str]) -> list[tuple[tuple[str, .
                 if words and "@" not in name:
                     found.append((words, address.strip().lower()))
     return found
-
-
-def _case_variants(report: Report, addresses: Iterable[str]) -> tuple[str, ...]:
-    """Each address lowercased, capitalised, uppercased, as the report writes it anywhere
-    in the original, and each of these percent-encoded."""
-    texts: list[str] = []
-    if report.original is not None:
-        for _, value in report.original.headers:
-            texts += [value, decode_header_text(value) or ""]
-        texts.append(report.original.body_excerpt or "")
-    variants: dict[str, None] = {}
-    for address in addresses:
-        found = [address, address[:1].upper() + address[1:], address.upper()]
-        pattern = re.compile(re.escape(address), re.IGNORECASE)
-        found += [m.group(0) for text in texts for m in pattern.finditer(text)]
-        for spelling in found:
-            variants[spelling] = None
-            variants[spelling.replace("@", "%40")] = None
-    return tuple(variants)
 
 
 def _distinctive(local: str) -> bool:

@@ -7,21 +7,21 @@ console pages and API answers that reseller admins read, show report text
 only through the `Redactor` of that report; platform staff read it raw.
 
 `redactor_for` compiles what `complainant` finds into one pattern per report;
-`Redactor.redact` replaces each match with `MARKER`:
+`Redactor.redact` replaces with `MARKER`:
 
 - each address in every spelling `spellings` knows, and cut off by the end of
-  a truncated excerpt (`jane.doe@yah`); a base64 token holding it is replaced
-  whole, and a wrapped base64 body is decoded, redacted and encoded again, so
-  what it hides in other spellings is found as well;
+  a truncated excerpt (`jane.doe@yah`); a base64 token holding it, whole; a
+  wrapped base64 body is decoded, redacted and encoded again, so what it
+  hides in other spellings is found as well;
 - each distinctive local part where it stands as a word of its own: not
   inside a longer word, host name, Message-ID or another address
   (`jane.doe@gmail.example` is someone else's, and stays);
 - each name, as whole words, separated by any punctuation.
 
 The sender's kept addresses are matched first and skipped whole, so nothing
-inside them is redacted. Compiling costs about a millisecond a report, and
-the pattern is made once per report (per notice, per page); each text then
-costs one scan.
+inside them is redacted. Compiling costs a millisecond or two a report, and
+is done once per report (per notice, per page; Python's own cache keeps the
+last few hundred patterns); each text then costs one scan.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ _NAME_RIGHT = r"(?![\w@\-]|\.\w)"
 _NAME_GAP = r"[\W_]{1,3}"
 _BASE64_LINES = re.compile(r"^(?:[A-Za-z0-9+/]{4,}={0,2}[ \t]*\r?(?:\n|\Z))+", re.MULTILINE)
 _BASE64_MIN_BLOCK = 16
-_TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +62,8 @@ class Redactor:
 
     pattern: re.Pattern[str] | None = None
     """None: the report names no complainant, and text is shown as it is."""
+    addresses: tuple[str, ...] = ()
+    """What base64 tokens, and the end of a text, are searched for."""
 
     @overload
     def redact(self, text: str) -> str: ...
@@ -72,7 +73,7 @@ class Redactor:
         """`text` with every trace of the complainant replaced by `MARKER`."""
         if text is None or self.pattern is None:
             return text
-        return _redact(self.pattern, text, 0)
+        return _redact(self, self.pattern, text, 0)
 
 
 NO_REDACTION: Final = Redactor()
@@ -86,10 +87,9 @@ def redactor_for(report: Report, keep: Iterable[str | None] = ()) -> Redactor:
 def compile_redactor(complainant: Complainant) -> Redactor:
     if not complainant.addresses:
         return NO_REDACTION
-    addresses = sorted(complainant.addresses, key=len, reverse=True)
+    addresses = tuple(sorted(complainant.addresses, key=len, reverse=True))
     full = [spellings.address(a) for a in addresses]
     full += [digest for a in addresses for digest in spellings.digests(a)]
-    full += [_cut_at_the_end(a) for a in addresses]
     loose = [_LEFT + spellings.literal(local) + _RIGHT for local in complainant.local_parts]
     loose += [
         _NAME_LEFT + _NAME_GAP.join(spellings.literal(w) for w in words) + _NAME_RIGHT
@@ -100,11 +100,10 @@ def compile_redactor(complainant: Complainant) -> Redactor:
         # complainant spelling can match inside it.
         "keep": [spellings.literal(a) for a in complainant.kept],
         "full": full,
-        "b64": spellings.base64_cores(complainant.spellings),
         "loose": loose,
     }
     pattern = "|".join(f"(?P<{name}>{'|'.join(b)})" for name, b in groups.items() if b)
-    return Redactor(re.compile(pattern, re.IGNORECASE))
+    return Redactor(re.compile(pattern, re.IGNORECASE), addresses)
 
 
 def stored_redactors(session: Session, charged: Mapping[int, str | None]) -> dict[int, Redactor]:
@@ -122,32 +121,20 @@ def stored_redactors(session: Session, charged: Mapping[int, str | None]) -> dic
     }
 
 
-def _cut_at_the_end(address: str) -> str:
-    """The address cut off somewhere in its domain by the end of the text: `jane.doe@yah`."""
-    local, _, domain = address.rpartition("@")
-    rest = ""
-    for char in reversed(domain):
-        rest = f"(?:{re.escape(char)}{rest})?"
-    return spellings.literal(local) + spellings.character("@") + rest + r"\Z"
-
-
-def _redact(pattern: re.Pattern[str], text: str, depth: int) -> str:
+def _redact(redactor: Redactor, pattern: re.Pattern[str], text: str, depth: int) -> str:
     if depth < MAX_NESTING:
-        text = _redact_base64_blocks(pattern, text, depth)
+        text = _redact_base64_blocks(redactor, pattern, text, depth)
     view = spellings.DecodedView.of(text)
-    spans: list[tuple[int, int]] = []
-    for match in pattern.finditer(view.text):
-        if match.lastgroup == "keep":
-            continue
-        start, end = match.span()
-        if match.lastgroup == "b64":
-            start, end = _token_around(view.text, start, end)
-        spans.append(view.source_span(start, end))
-    if not spans:
+    found = [m.span() for m in pattern.finditer(view.text) if m.lastgroup != "keep"]
+    needles = [needle for a in redactor.addresses for needle in _needles(a)]
+    found += spellings.base64_holding(view.text, needles)
+    if (cut := _cut_off(view.text, redactor.addresses)) is not None:
+        found.append(cut)
+    if not found:
         return text
     pieces: list[str] = []
     position = 0
-    for start, end in sorted(spans):
+    for start, end in sorted(view.source_span(*span) for span in found):
         if end <= position:
             continue
         pieces += [text[position : max(start, position)], MARKER]
@@ -156,21 +143,29 @@ def _redact(pattern: re.Pattern[str], text: str, depth: int) -> str:
     return "".join(pieces)
 
 
-def _token_around(text: str, start: int, end: int) -> tuple[int, int]:
-    """The whole base64 token around a match, padding included: what is left of it beside
-    the exact core would still hold a few bits of the address."""
-    while start > 0 and text[start - 1] in _TOKEN:
-        start -= 1
-    while end < len(text) and text[end] in _TOKEN:
-        end += 1
-    while end < len(text) and text[end] == "=":
-        end += 1
-    while text[end : end + 3].upper() == "=3D":  # quoted-printable padding
-        end += 3
-    return start, end
+def _needles(address: str) -> list[bytes]:
+    """What no base64 token may hold: the address, percent-encoded, and VERP's."""
+    data = address.encode("utf-8")
+    return [data, data.replace(b"@", b"%40"), data.replace(b"@", b"=")]
 
 
-def _redact_base64_blocks(pattern: re.Pattern[str], text: str, depth: int) -> str:
+def _cut_off(text: str, addresses: Iterable[str]) -> tuple[int, int] | None:
+    """Where a text ends inside an address's domain (an excerpt cut short: `… write to
+    jane.doe@yah`), that end."""
+    addresses = list(addresses)
+    tail = text[-max(len(a) for a in addresses) :].lower()
+    for address in addresses:
+        local = address.rpartition("@")[0]
+        for spelling in (address, address.replace("@", "=", 1)):
+            for length in range(len(spelling) - 1, len(local), -1):
+                if tail.endswith(spelling[:length]):
+                    return len(text) - length, len(text)
+    return None
+
+
+def _redact_base64_blocks(
+    redactor: Redactor, pattern: re.Pattern[str], text: str, depth: int
+) -> str:
     """Lines of base64 (a MIME body, an attachment) decoded, redacted and encoded again."""
 
     def redo(match: re.Match[str]) -> str:
@@ -185,7 +180,7 @@ def _redact_base64_blocks(pattern: re.Pattern[str], text: str, depth: int) -> st
             decoded, charset = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             decoded, charset = data.decode("latin-1"), "latin-1"
-        redacted = _redact(pattern, decoded, depth + 1)
+        redacted = _redact(redactor, pattern, decoded, depth + 1)
         if redacted == decoded:
             return block
         return _encoded_like(block, redacted.encode(charset))

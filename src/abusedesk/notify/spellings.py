@@ -1,4 +1,5 @@
-"""Every way an address can be written in a report: a decoded view of a text, and patterns.
+"""Every way an address can be written in a report: a decoded view of a text, patterns,
+and base64 tokens.
 
 A complainant's address reaches a report's text in many forms: as typed, in
 any letter case; percent-encoded in a tracking link (`jane%40…`, `%2B` for
@@ -10,29 +11,28 @@ in a bounce address; base64 inside a link parameter or an encoded-word, at
 any of the three byte alignments of a longer encoded string; hex, or a hex
 MD5/SHA-1/SHA-256 digest of it.
 
-Two halves share the work. `DecodedView` undoes, in one pass, the encodings
-that cannot be mistaken for text — soft line breaks, percent-encoding, HTML
-references, JSON escapes — and remembers where each of its characters came
-from. Quoted-printable `=XX` can be mistaken (`?e=dave@…` is not the byte
-0xDA), so it stays in the view and the patterns here spell it instead,
-character by character, beside the plain character in either case: the
-spellings mix freely within one address. Base64 is case-sensitive and turns
-IGNORECASE off for its part. The patterns are fixed sequences of small
-alternations: nothing in them can backtrack badly.
+Three parts share the work. `DecodedView` undoes the encodings that cannot
+be mistaken for text — soft line breaks first (an encoder wraps inside a
+`%40` as well), then percent-encoding, HTML references and JSON escapes — and
+remembers where each of its characters came from. Quoted-printable `=XX` can
+be mistaken (`?e=dave@…` is not the byte 0xDA), so it stays in the view and
+`address` spells it instead, character by character, beside the plain
+character in any case: spellings mix freely within one address. Base64
+keeps letter case, so no pattern could spell every case of it:
+`base64_holding` decodes each token instead, at each alignment, and looks
+for the address in the lowercased bytes. The patterns are fixed sequences
+of small alternations: nothing in them can backtrack badly.
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
-
-MIN_BASE64_CORE: Final = 8
-"""A shorter run of base64 (an address of five bytes or fewer) could match by chance."""
 
 _SOFT_BREAK = re.compile(r"=\r?\n")
 """Removed first: an encoder wraps wherever a line is full, inside a `%40` as well."""
@@ -46,8 +46,9 @@ _ONE_PERCENT = re.compile(r"%(?:25)?([0-9A-Fa-f]{2})")
 _ALSO: Final = {"+": (r"\ ",), " ": (r"\+", "_"), "@": ("=",)}
 """Form decoding turns `+` into a space and form encoding the reverse (`_` in an
 encoded-word); VERP writes `local=domain`."""
-_BASE64_CHARACTER: Final = {"+": r"[+\-]", "/": r"[/_]"}
-"""URL-safe base64 writes `-` and `_`."""
+_BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{8,}={0,2}")
+_URL_SAFE = str.maketrans("-_", "+/")
+"""URL-safe base64 writes `-` and `_` for `+` and `/`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +134,19 @@ def character(char: str) -> str:
     """One character of an address, plain or quoted-printable, for the decoded view.
 
     A letter may be encoded from either case (`=4A` and `=6A` are both a `j` to
-    a pattern that matches any case), so both code points are spelt; `=25`
-    before the hex is a percent-encoded character, quoted-printable.
+    a pattern that matches any case); `=25` before the hex is a percent-encoded
+    character in quoted-printable.
     """
     forms = [re.escape(char), *_ALSO.get(char, ())]
-    for variant in dict.fromkeys((char, char.lower(), char.upper())):
-        if len(variant) == 1:  # "ß".upper() is "SS": no single code point to encode
-            data = variant.encode("utf-8")
-            forms.append("".join(f"={byte:02x}" for byte in data))
-            forms.append("".join(f"=25{byte:02x}" for byte in data))
+    data = char.lower().encode("utf-8")
+    if len(data) == 1 and char.isascii() and char.isalpha():
+        low, high = f"{data[0]:02x}", f"{data[0] - 0x20:02x}"
+        forms.append(f"=(?:25)?[{high[0]}{low[0]}]{low[1]}")
+    else:
+        for variant in dict.fromkeys((char.lower(), char.upper())):
+            if len(variant) == 1:  # "ß".upper() is "SS": no single code point to encode
+                encoded = "".join(f"={byte:02x}" for byte in variant.encode("utf-8"))
+                forms.append(f"(?:{encoded}|{encoded.replace('=', '=25')})")
     if char == "@":
         forms.append("=3d")
     return "(?:" + "|".join(forms) + ")"
@@ -152,23 +157,31 @@ def address(addr_spec: str) -> str:
     return "".join(character(char) for char in addr_spec)
 
 
-def base64_cores(spellings: Iterable[str]) -> list[str]:
-    """The base64 of each spelling at each of the three alignments inside a longer string.
+def base64_holding(text: str, needles: Sequence[bytes]) -> Iterator[tuple[int, int]]:
+    """The spans of the base64 tokens of `text` that decode, at some alignment, to
+    bytes holding one of `needles` (lowercase), in any letter case.
 
-    With `k` bytes before it, an address's encoding is exact from the first
-    character that holds none of those bytes' bits (`ceil(8k/6)`) to the last
-    one that holds none of the bytes after it (`floor(8(k+n)/6)`): that core
-    is the same whatever surrounds the address, and padding lies outside it.
+    A token is read from each of its first four characters: whatever stands
+    before the encoded string in it (`u/`, a parameter glued on), one of them
+    is where its four-character groups begin; standard and URL-safe alike.
     """
-    cores: dict[str, None] = {}
-    for spelling in spellings:
-        data = spelling.encode("utf-8")
-        for offset in range(3):
-            encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
-            core = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
-            if len(core) >= MIN_BASE64_CORE:
-                cores["".join(_BASE64_CHARACTER.get(c, c) for c in core)] = None
-    return [f"(?-i:{core})" for core in cores]
+    shortest = min((len(n) for n in needles), default=0)
+    if not shortest:
+        return
+    for match in _BASE64_TOKEN.finditer(text):
+        token = match.group(0).rstrip("=").translate(_URL_SAFE)
+        if len(token) * 3 // 4 < shortest:
+            continue
+        for offset in range(4):
+            piece = token[offset:]
+            piece = piece[: len(piece) - 1] if len(piece) % 4 == 1 else piece
+            try:
+                decoded = binascii.a2b_base64(piece + "=" * (-len(piece) % 4)).lower()
+            except binascii.Error:
+                continue
+            if any(needle in decoded for needle in needles):
+                yield match.span()
+                break
 
 
 def digests(addr_spec: str) -> list[str]:
