@@ -168,6 +168,15 @@ def test_the_senders_mailbox_and_name_are_never_redacted() -> None:
     assert redactor.redact("u=Jane.Doe%40Shop.example") == "u=Jane.Doe%40Shop.example"
 
 
+def test_nothing_inside_the_senders_address_is_taken_for_the_complainants() -> None:
+    raw = report(1, SENDER, b"x", recipient="ice@shop.example")
+    redactor = redactor_for(parse_report(raw), [SENDER])
+    assert redactor.redact(f"From {SENDER} to ice@shop.example") == (
+        f"From {SENDER} to [recipient]"
+    )
+    assert redactor.redact("From ALICE%40shop.example") == "From ALICE%40shop.example"
+
+
 def test_a_from_that_spoofs_the_complainant_is_redacted() -> None:
     redactor = redactor_for(parse_report(complainant_report(3)), [SENDER])
     assert redactor.redact('"Jane Doe" <jane.doe@yahoo.example>') == '"[recipient]" <[recipient]>'

@@ -118,7 +118,7 @@ def complainant_of(report: Report, keep: Iterable[str | None] = ()) -> Complaina
     protected = {
         a
         for a in kept | _sender_addresses(report)
-        if a not in complainant and not any(v in a or c in a for v in verp for c in addresses)
+        if a not in complainant and not any(v in a for v in verp)
     }
     kept_locals = {a.rpartition("@")[0] for a in protected}
     kept_names = {w for w, a in _names_in(report, SENDER_HEADERS) if a not in complainant}

@@ -6,8 +6,8 @@ told about it must not learn who. The AUP and escalation notices, and the
 console pages and API answers that reseller admins read, show report text
 only through the `Redactor` of that report; platform staff read it raw.
 
-`redactor_for` compiles what `complainant` finds into one pattern per report;
-`Redactor.redact` replaces with `MARKER`:
+`redactor_for` prepares what `complainant` finds; `Redactor.redact` replaces
+with `MARKER`:
 
 - each address in every spelling `spellings` knows, and cut off by the end of
   a truncated excerpt (`jane.doe@yah`); a base64 token holding it, whole; a
@@ -18,10 +18,10 @@ only through the `Redactor` of that report; platform staff read it raw.
   (`jane.doe@gmail.example` is someone else's, and stays);
 - each name, as whole words, separated by any punctuation.
 
-The sender's kept addresses are matched first and skipped whole, so nothing
-inside them is redacted. Compiling costs a millisecond or two a report, and
-is done once per report (per notice, per page; Python's own cache keeps the
-last few hundred patterns); each text then costs one scan.
+Nothing inside one of the sender's kept addresses is redacted. A redactor is
+prepared once per report (per notice, per page), for the cost of parsing the
+report and a small pattern of its local parts and names; each text then
+costs a decoding pass or two and a lookup of each spelling.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ MARKER: Final = "[recipient]"
 MAX_NESTING: Final = 2
 """How deep base64 inside base64 is decoded."""
 
-_LEFT = r"(?:(?<==3D)|(?<![\w.+\-@%&#]))"
+_LEFT = r"(?<![\w.+\-@%&#])"
 _RIGHT = r"(?![\w+\-@]|\.\w|=40)"
 """A local part alone starts and ends where no address, host name or longer word goes on."""
 _NAME_LEFT = r"(?<![\w@.\-])"
@@ -58,12 +58,16 @@ _BASE64_MIN_BLOCK = 16
 
 @dataclass(frozen=True, slots=True)
 class Redactor:
-    """The complainant of one report, compiled; `redact` takes them out of a text."""
+    """The complainant of one report, ready to look for; `redact` takes them out of a text."""
 
-    pattern: re.Pattern[str] | None = None
-    """None: the report names no complainant, and text is shown as it is."""
     addresses: tuple[str, ...] = ()
-    """What base64 tokens, and the end of a text, are searched for."""
+    """The complainant's addresses, longest first; none: text is shown as it is."""
+    spellings: tuple[str, ...] = ()
+    """What is looked up in each decoded view (`spellings.spellings_of`)."""
+    kept: tuple[str, ...] = ()
+    """The sender's addresses: nothing inside them is redacted."""
+    loose: re.Pattern[str] | None = None
+    """The local parts and names, where they stand as words of their own."""
 
     @overload
     def redact(self, text: str) -> str: ...
@@ -71,9 +75,9 @@ class Redactor:
     def redact(self, text: None) -> None: ...
     def redact(self, text: str | None) -> str | None:
         """`text` with every trace of the complainant replaced by `MARKER`."""
-        if text is None or self.pattern is None:
+        if text is None or not self.addresses:
             return text
-        return _redact(self, self.pattern, text, 0)
+        return _redact(self, text, 0)
 
 
 NO_REDACTION: Final = Redactor()
@@ -81,29 +85,24 @@ NO_REDACTION: Final = Redactor()
 
 def redactor_for(report: Report, keep: Iterable[str | None] = ()) -> Redactor:
     """The redactor of one parsed report; `keep` names the mailbox it is charged to."""
-    return compile_redactor(complainant_of(report, keep))
+    return prepare_redactor(complainant_of(report, keep))
 
 
-def compile_redactor(complainant: Complainant) -> Redactor:
+def prepare_redactor(complainant: Complainant) -> Redactor:
     if not complainant.addresses:
         return NO_REDACTION
     addresses = tuple(sorted(complainant.addresses, key=len, reverse=True))
-    full = [spellings.address(a) for a in addresses]
-    full += [digest for a in addresses for digest in spellings.digests(a)]
-    loose = [_LEFT + spellings.literal(local) + _RIGHT for local in complainant.local_parts]
+    loose = [_LEFT + re.escape(local) + _RIGHT for local in complainant.local_parts]
     loose += [
-        _NAME_LEFT + _NAME_GAP.join(spellings.literal(w) for w in words) + _NAME_RIGHT
+        _NAME_LEFT + _NAME_GAP.join(re.escape(w) for w in words) + _NAME_RIGHT
         for words in complainant.names
     ]
-    groups = {
-        # Kept addresses come first: where one starts, it is skipped whole, so no
-        # complainant spelling can match inside it.
-        "keep": [spellings.literal(a) for a in complainant.kept],
-        "full": full,
-        "loose": loose,
-    }
-    pattern = "|".join(f"(?P<{name}>{'|'.join(b)})" for name, b in groups.items() if b)
-    return Redactor(re.compile(pattern, re.IGNORECASE), addresses)
+    return Redactor(
+        addresses=addresses,
+        spellings=tuple(dict.fromkeys(s for a in addresses for s in spellings.spellings_of(a))),
+        kept=tuple(k.translate(spellings.ASCII_LOWER) for k in complainant.kept),
+        loose=re.compile("|".join(loose), re.IGNORECASE) if loose else None,
+    )
 
 
 def stored_redactors(session: Session, charged: Mapping[int, str | None]) -> dict[int, Redactor]:
@@ -121,23 +120,37 @@ def stored_redactors(session: Session, charged: Mapping[int, str | None]) -> dic
     }
 
 
-def _redact(redactor: Redactor, pattern: re.Pattern[str], text: str, depth: int) -> str:
+def _redact(redactor: Redactor, text: str, depth: int) -> str:
     if depth < MAX_NESTING:
-        text = _redact_base64_blocks(redactor, pattern, text, depth)
-    view = spellings.DecodedView.of(text)
-    found = [m.span() for m in pattern.finditer(view.text) if m.lastgroup != "keep"]
+        text = _redact_base64_blocks(redactor, text, depth)
+    first = spellings.DecodedView.of(text)
+    views = [first] + [v for v in [first.quoted_printable()] if v is not None]
+    found: list[tuple[int, int]] = []
+    kept: list[tuple[int, int]] = []
     needles = [needle for a in redactor.addresses for needle in _needles(a)]
-    found += spellings.base64_holding(view.text, needles)
-    if (cut := _cut_off(view.text, redactor.addresses)) is not None:
-        found.append(cut)
+    for view in views:
+        spans = list(spellings.find_all(view, redactor.spellings))
+        spans += spellings.base64_holding(view.text, needles)
+        if redactor.loose is not None:
+            spans += [match.span() for match in redactor.loose.finditer(view.text)]
+        if (cut := _cut_off(view.text, redactor.addresses)) is not None:
+            spans.append(cut)
+        found += [view.source_span(*span) for span in spans]
+        kept += [view.source_span(*span) for span in spellings.find_all(view, redactor.kept)]
+    # Nothing inside one of the sender's addresses is the complainant's.
+    found = [s for s in found if not any(k[0] <= s[0] and s[1] <= k[1] for k in kept)]
     if not found:
         return text
+    merged: list[list[int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
     pieces: list[str] = []
     position = 0
-    for start, end in sorted(view.source_span(*span) for span in found):
-        if end <= position:
-            continue
-        pieces += [text[position : max(start, position)], MARKER]
+    for start, end in merged:
+        pieces += [text[position:start], MARKER]
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
@@ -153,7 +166,7 @@ def _cut_off(text: str, addresses: Iterable[str]) -> tuple[int, int] | None:
     """Where a text ends inside an address's domain (an excerpt cut short: `… write to
     jane.doe@yah`), that end."""
     addresses = list(addresses)
-    tail = text[-max(len(a) for a in addresses) :].lower()
+    tail = text[-max(len(a) for a in addresses) :].translate(spellings.ASCII_LOWER)
     for address in addresses:
         local = address.rpartition("@")[0]
         for spelling in (address, address.replace("@", "=", 1)):
@@ -163,9 +176,7 @@ def _cut_off(text: str, addresses: Iterable[str]) -> tuple[int, int] | None:
     return None
 
 
-def _redact_base64_blocks(
-    redactor: Redactor, pattern: re.Pattern[str], text: str, depth: int
-) -> str:
+def _redact_base64_blocks(redactor: Redactor, text: str, depth: int) -> str:
     """Lines of base64 (a MIME body, an attachment) decoded, redacted and encoded again."""
 
     def redo(match: re.Match[str]) -> str:
@@ -180,7 +191,7 @@ def _redact_base64_blocks(
             decoded, charset = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             decoded, charset = data.decode("latin-1"), "latin-1"
-        redacted = _redact(redactor, pattern, decoded, depth + 1)
+        redacted = _redact(redactor, decoded, depth + 1)
         if redacted == decoded:
             return block
         return _encoded_like(block, redacted.encode(charset))

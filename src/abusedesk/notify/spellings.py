@@ -1,5 +1,5 @@
-"""Every way an address can be written in a report: a decoded view of a text, patterns,
-and base64 tokens.
+"""Every way an address can be written in a report: decoded views of a text, and where an
+address stands in them.
 
 A complainant's address reaches a report's text in many forms: as typed, in
 any letter case; percent-encoded in a tracking link (`jane%40…`, `%2B` for
@@ -11,17 +11,16 @@ in a bounce address; base64 inside a link parameter or an encoded-word, at
 any of the three byte alignments of a longer encoded string; hex, or a hex
 MD5/SHA-1/SHA-256 digest of it.
 
-Three parts share the work. `DecodedView` undoes the encodings that cannot
-be mistaken for text — soft line breaks first (an encoder wraps inside a
-`%40` as well), then percent-encoding, HTML references and JSON escapes — and
-remembers where each of its characters came from. Quoted-printable `=XX` can
-be mistaken (`?e=dave@…` is not the byte 0xDA), so it stays in the view and
-`address` spells it instead, character by character, beside the plain
-character in any case: spellings mix freely within one address. Base64
-keeps letter case, so no pattern could spell every case of it:
-`base64_holding` decodes each token instead, at each alignment, and looks
-for the address in the lowercased bytes. The patterns are fixed sequences
-of small alternations: nothing in them can backtrack badly.
+Rather than a pattern for every mixture of these, the text is decoded into
+views that remember where each of their characters came from, and an
+address is looked up in them as plain lowercase text (`find_all`). The first
+view (`DecodedView.of`) undoes what cannot be mistaken for text: soft line
+breaks first (an encoder wraps inside a `%40` as well), then percent-encoding,
+HTML references and JSON escapes. Quoted-printable `=XX` can be mistaken
+(`?e=dave@…` is not the byte 0xDA), so it is undone only in a second view
+(`quoted_printable`), and both are searched. Base64 keeps letter case, so
+`base64_holding` decodes each token at each alignment and looks for the
+address in the lowercased bytes.
 """
 
 from __future__ import annotations
@@ -30,30 +29,31 @@ import binascii
 import hashlib
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 _SOFT_BREAK = re.compile(r"=\r?\n")
-"""Removed first: an encoder wraps wherever a line is full, inside a `%40` as well."""
 _ESCAPE = re.compile(
     r"(?P<percent>(?:%(?:25)?[0-9A-Fa-f]{2})+)"
     r"|(?P<reference>&(?:amp;)?(?:#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});?|[A-Za-z]{2,12};))"
     r"|(?P<json>\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2})"
 )
-"""What the view decodes; `%25` (a link encoded twice) may stand before a byte."""
+"""What the first view decodes; `%25` (a link encoded twice) may stand before a byte."""
 _ONE_PERCENT = re.compile(r"%(?:25)?([0-9A-Fa-f]{2})")
-_ALSO: Final = {"+": (r"\ ",), " ": (r"\+", "_"), "@": ("=",)}
-"""Form decoding turns `+` into a space and form encoding the reverse (`_` in an
-encoded-word); VERP writes `local=domain`."""
+_QUOTED_PRINTABLE = re.compile(r"(?:=[0-9A-Fa-f]{2})+")
 _BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{8,}={0,2}")
 _URL_SAFE = str.maketrans("-_", "+/")
 """URL-safe base64 writes `-` and `_` for `+` and `/`."""
+ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+"""Lowercase that keeps every character where it was (`str.lower` may not: `İ`)."""
+
+Decoder = Callable[[re.Match[str]], list[tuple[str, int, int]]]
 
 
 @dataclass(frozen=True, slots=True)
 class DecodedView:
-    """A text with its unmistakable encodings undone, and where each character came from."""
+    """A text with some of its encodings undone, and where each character came from."""
 
     text: str
     starts: tuple[int, ...] | None = None
@@ -62,11 +62,15 @@ class DecodedView:
 
     @classmethod
     def of(cls, source: str) -> DecodedView:
-        view = cls(source)
-        for pattern in (_SOFT_BREAK, _ESCAPE):
-            if pattern.search(view.text) is not None:
-                view = view._then(pattern)
-        return view
+        """`source` with soft line breaks, percent-encoding, HTML references and JSON
+        escapes undone."""
+        return cls(source)._then(_SOFT_BREAK, _drop)._then(_ESCAPE, _unescape)
+
+    def quoted_printable(self) -> DecodedView | None:
+        """This view with quoted-printable `=XX` undone too (and what that reveals), or
+        None when it has none."""
+        decoded = self._then(_QUOTED_PRINTABLE, _unquote)
+        return None if decoded is self else decoded._then(_ESCAPE, _unescape)
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """The source span of the view's characters `start` to `end` (end exclusive)."""
@@ -74,8 +78,10 @@ class DecodedView:
             return start, end
         return self.starts[start], self.ends[end - 1]
 
-    def _then(self, pattern: re.Pattern[str]) -> DecodedView:
+    def _then(self, pattern: re.Pattern[str], decode: Decoder) -> DecodedView:
         """This view with what `pattern` finds decoded, still mapped to the source."""
+        if pattern.search(self.text) is None:
+            return self
         chars: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
@@ -88,7 +94,7 @@ class DecodedView:
         position = 0
         for match in pattern.finditer(self.text):
             keep(position, match.start())
-            for text, start, end in _decoded(match):
+            for text, start, end in decode(match):
                 chars.append(text)
                 starts.extend([start] * len(text))
                 ends.extend([end] * len(text))
@@ -101,60 +107,14 @@ class DecodedView:
         return DecodedView("".join(chars), tuple(starts), tuple(ends))
 
 
-def _decoded(match: re.Match[str]) -> list[tuple[str, int, int]]:
-    """(decoded text, start, end) for each piece of one escape."""
-    start, end = match.span()
-    token = match.group(0)
-    if match.re is _SOFT_BREAK:
-        return []
-    if match.lastgroup == "percent":
-        pieces = list(_ONE_PERCENT.finditer(token))
-        data = bytes(int(piece.group(1), 16) for piece in pieces)
-        if data.isascii():
-            return [
-                (chr(byte), start + piece.start(), start + piece.end())
-                for byte, piece in zip(data, pieces, strict=True)
-            ]
-        try:
-            return [(data.decode("utf-8"), start, end)]
-        except UnicodeDecodeError:
-            return [(token, start, end)]
-    if match.lastgroup == "json":
-        return [(chr(int(token[2:], 16)), start, end)]
-    # `&amp;#64;` is an HTML text that shows the reference `&#64;`: decoded twice.
-    return [(html.unescape(html.unescape(token)), start, end)]
-
-
-def literal(text: str) -> str:
-    """`text` as written, in any letter case."""
-    return re.escape(text)
-
-
-def character(char: str) -> str:
-    """One character of an address, plain or quoted-printable, for the decoded view.
-
-    A letter may be encoded from either case (`=4A` and `=6A` are both a `j` to
-    a pattern that matches any case); `=25` before the hex is a percent-encoded
-    character in quoted-printable.
-    """
-    forms = [re.escape(char), *_ALSO.get(char, ())]
-    data = char.lower().encode("utf-8")
-    if len(data) == 1 and char.isascii() and char.isalpha():
-        low, high = f"{data[0]:02x}", f"{data[0] - 0x20:02x}"
-        forms.append(f"=(?:25)?[{high[0]}{low[0]}]{low[1]}")
-    else:
-        for variant in dict.fromkeys((char.lower(), char.upper())):
-            if len(variant) == 1:  # "ß".upper() is "SS": no single code point to encode
-                encoded = "".join(f"={byte:02x}" for byte in variant.encode("utf-8"))
-                forms.append(f"(?:{encoded}|{encoded.replace('=', '=25')})")
-    if char == "@":
-        forms.append("=3d")
-    return "(?:" + "|".join(forms) + ")"
-
-
-def address(addr_spec: str) -> str:
-    """An address in every spelling the decoded view leaves to patterns."""
-    return "".join(character(char) for char in addr_spec)
+def find_all(view: DecodedView, needles: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """The view's spans where a needle (lowercase) stands, in any letter case."""
+    text = view.text.translate(ASCII_LOWER)
+    for needle in needles:
+        start = text.find(needle)
+        while start >= 0:
+            yield start, start + len(needle)
+            start = text.find(needle, start + 1)
 
 
 def base64_holding(text: str, needles: Sequence[bytes]) -> Iterator[tuple[int, int]]:
@@ -184,15 +144,55 @@ def base64_holding(text: str, needles: Sequence[bytes]) -> Iterator[tuple[int, i
                 break
 
 
-def digests(addr_spec: str) -> list[str]:
-    """The address as hex, and the hex MD5, SHA-1 and SHA-256 of its lowercase form.
-
-    Some links and hashed-recipient reports carry these: not the address, but
-    enough for a reseller who guesses it to confirm who complained.
-    """
-    data = addr_spec.lower().encode("utf-8")
-    hexes = [data.hex()] + [
+def spellings_of(addr_spec: str) -> list[str]:
+    """What to look up in a decoded view for one address: itself, VERP's `local=domain`,
+    with a space for a `+` (form decoding), its hex, and the hex MD5, SHA-1 and SHA-256
+    of it — not the address, but enough for a reseller who guesses it to confirm it."""
+    address = addr_spec.translate(ASCII_LOWER)
+    data = address.encode("utf-8")
+    found = [address, address.replace("@", "=", 1), data.hex()]
+    if "+" in address:
+        found.append(address.replace("+", " "))
+    found += [
         hashlib.new(name, data, usedforsecurity=False).hexdigest()
         for name in ("md5", "sha1", "sha256")
     ]
-    return [literal(value) for value in hexes]
+    return found
+
+
+def _drop(match: re.Match[str]) -> list[tuple[str, int, int]]:
+    return []
+
+
+def _unescape(match: re.Match[str]) -> list[tuple[str, int, int]]:
+    """(decoded text, start, end) for each piece of one escape."""
+    start, end = match.span()
+    token = match.group(0)
+    if match.lastgroup == "percent":
+        return _bytes_decoded(token, start, _ONE_PERCENT)
+    if match.lastgroup == "json":
+        return [(chr(int(token[2:], 16)), start, end)]
+    # `&amp;#64;` is an HTML text that shows the reference `&#64;`: decoded twice.
+    return [(html.unescape(html.unescape(token)), start, end)]
+
+
+def _unquote(match: re.Match[str]) -> list[tuple[str, int, int]]:
+    return _bytes_decoded(match.group(0), match.start(), _ONE_QUOTED)
+
+
+_ONE_QUOTED = re.compile(r"=([0-9A-Fa-f]{2})")
+
+
+def _bytes_decoded(token: str, start: int, one: re.Pattern[str]) -> list[tuple[str, int, int]]:
+    """A run of escaped bytes: each ASCII one where it stood, UTF-8 as one piece."""
+    pieces = list(one.finditer(token))
+    data = bytes(int(piece.group(1), 16) for piece in pieces)
+    if data.isascii():
+        return [
+            (chr(byte), start + piece.start(), start + piece.end())
+            for byte, piece in zip(data, pieces, strict=True)
+        ]
+    try:
+        return [(data.decode("utf-8"), start, start + len(token))]
+    except UnicodeDecodeError:
+        return [(token, start, start + len(token))]
