@@ -22,8 +22,9 @@ What must stay (`kept`): the mailbox the complaint is charged to (the caller
 names it) and the original's sender addresses (From, Sender, Return-Path,
 Reply-To, the authenticated senders of its hops) — unless the report also
 names one as a recipient, as spam that claims to come from its own recipient
-does: then that From shows the complainant. The local parts and names of
-kept addresses are never taken for the complainant's.
+does (then that From shows the complainant), or it is a bounce address that
+encodes hers (VERP's `…+jane=yahoo.example@esp`). The local parts and names
+of kept addresses are never taken for the complainant's.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def complainant_of(report: Report, keep: Iterable[str | None] = ()) -> Complaina
     names: dict[tuple[str, ...], None] = {}
     for address in addresses:
         local = address.rpartition("@")[0]
-        if _distinctive(local) and local not in kept_locals:
+        if local in kept_locals:
+            continue
+        if _distinctive(local):
             local_parts[local] = None
         pieces = tuple(re.split(r"[._-]+", local))
         if len(pieces) >= 2 and all(p.isalpha() and len(p) >= 2 for p in pieces):
