@@ -6,7 +6,9 @@ turn, so three samples show three different campaigns when there are three.
 A sample shows a few headers of the original and a bounded excerpt of its
 body, never To or Cc; everything it shows has passed the report's `Redactor`,
 so the complainant's address appears in none of its spellings, wherever the
-original put it (a greeting, a tracking link, a spoofed From).
+original put it (a greeting, a tracking link, a spoofed From). That holds for
+every notice, the platform's abuse address included: a notice is mail, and
+staff read the raw report in the console.
 """
 
 from __future__ import annotations
