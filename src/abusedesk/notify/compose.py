@@ -18,6 +18,7 @@ from abusedesk.config import NoticesSettings
 from abusedesk.notify.context import EvidenceItem, NoticeContext, describe_window
 from abusedesk.notify.outbox import NoticeDraft, enqueue
 from abusedesk.notify.recipients import Recipient, abuse_recipient
+from abusedesk.notify.redaction import NO_REDACTION, Redactor, stored_redactors
 from abusedesk.notify.samples import choose_samples
 from abusedesk.notify.templates import NoticeTemplates
 from abusedesk.notify.text import one_line
@@ -148,7 +149,11 @@ def evidence_items(
             .where(col(Complaint.id).in_(wanted))
             .order_by(col(Complaint.occurred_at).desc())
         ).all()
-        return tuple(_complaint_item(c, address) for c, address in found)
+        redactors = stored_redactors(session, {c.raw_report_id: a for c, a in found})
+        return tuple(
+            _complaint_item(c, address, redactors.get(c.raw_report_id, NO_REDACTION))
+            for c, address in found
+        )
     if kind == "signup":
         boxes = session.execute(
             select(Mailbox).where(col(Mailbox.id).in_(wanted)).order_by(col(Mailbox.id).desc())
@@ -170,9 +175,10 @@ def _suspension_item(suspension: Suspension, address: str) -> EvidenceItem:
     return EvidenceItem("suspension", suspension.id, suspension.started_at, address, summary)
 
 
-def _complaint_item(complaint: Complaint, address: str) -> EvidenceItem:
-    subject = one_line(complaint.original_subject or "")[:120]
-    reporter = one_line(complaint.reporter or "a provider")
+def _complaint_item(complaint: Complaint, address: str, redactor: Redactor) -> EvidenceItem:
+    """A complaint in words; what its report says is redacted (the notice goes to a reseller)."""
+    subject = one_line(redactor.redact(complaint.original_subject or ""))[:120]
+    reporter = one_line(redactor.redact(complaint.reporter or "a provider"))
     summary = f"complaint about {address} from {reporter}" + (f": {subject!r}" if subject else "")
     assert complaint.id is not None
     return EvidenceItem("complaint", complaint.id, complaint.occurred_at, address, summary)

@@ -4,7 +4,11 @@ Representative means distinct subjects first: complaints are grouped by
 subject, the biggest group first, and one sample is taken from each group in
 turn, so three samples show three different campaigns when there are three.
 A sample shows a few headers of the original and a bounded excerpt of its
-body; the complainant's own address is never shown.
+body, never To or Cc; everything it shows has passed the report's `Redactor`,
+so the complainant's address appears in none of its spellings, wherever the
+original put it (a greeting, a tracking link, a spoofed From). That holds for
+every notice, the platform's abuse address included: a notice is mail, and
+staff read the raw report in the console.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from abusedesk.notify.context import Sample
+from abusedesk.notify.redaction import NO_REDACTION, Redactor, redactor_for
 from abusedesk.notify.text import excerpt, one_line
 from abusedesk.parse.reader import parse_report
+from abusedesk.parse.report import OriginalMessage
 from abusedesk.parse.text import decode_header_text
-from abusedesk.store.tables import Complaint, RawReport
+from abusedesk.store.tables import Complaint, Mailbox, RawReport
 
 EXCERPT_CHARS = 800
 SHOWN_HEADERS = ("Date", "From", "Subject", "Message-ID")
@@ -41,7 +47,10 @@ def choose_samples(
     )
     chosen = representative(complaints, limit)
     raws = _raw_reports(session, [c.raw_report_id for c in chosen])
-    return tuple(_sample(c, raws.get(c.raw_report_id)) for c in chosen)
+    charged = _addresses(session, [c.mailbox_id for c in chosen if c.mailbox_id is not None])
+    return tuple(
+        _sample(c, raws.get(c.raw_report_id), charged.get(c.mailbox_id or 0)) for c in chosen
+    )
 
 
 def representative(complaints: Sequence[Complaint], limit: int) -> list[Complaint]:
@@ -73,23 +82,39 @@ def _raw_reports(session: Session, ids: list[int]) -> dict[int, bytes]:
     return {int(i): bytes(raw) for i, raw in rows}
 
 
-def _sample(complaint: Complaint, raw: bytes | None) -> Sample:
+def _addresses(session: Session, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(col(Mailbox.id), col(Mailbox.address)).where(col(Mailbox.id).in_(ids))
+    ).all()
+    return {int(i): str(address) for i, address in rows}
+
+
+def _sample(complaint: Complaint, raw: bytes | None, charged: str | None) -> Sample:
     assert complaint.id is not None
-    body, truncated = excerpt(complaint.original_excerpt or "", EXCERPT_CHARS)
+    report = parse_report(raw) if raw is not None else None
+    redactor = redactor_for(report, [charged]) if report is not None else NO_REDACTION
+    # Redacted before it is cut: a cut could leave half an address that no longer reads
+    # as one.
+    body, truncated = excerpt(redactor.redact(complaint.original_excerpt or ""), EXCERPT_CHARS)
+    reporter = redactor.redact(one_line(complaint.reporter)) if complaint.reporter else None
     return Sample(
         complaint_id=complaint.id,
         occurred_at=complaint.occurred_at,
-        reporter=one_line(complaint.reporter) if complaint.reporter else None,
-        headers=_headers(complaint, raw),
+        reporter=reporter,
+        headers=_headers(complaint, report.original if report else None, redactor),
         excerpt=body or None,
         truncated=truncated,
     )
 
 
-def _headers(complaint: Complaint, raw: bytes | None) -> tuple[tuple[str, str], ...]:
-    """The shown headers from the stored report's original, else from the complaint's columns."""
+def _headers(
+    complaint: Complaint, original: OriginalMessage | None, redactor: Redactor
+) -> tuple[tuple[str, str], ...]:
+    """The shown headers from the stored report's original, else from the complaint's
+    columns, redacted."""
     found: dict[str, str] = {}
-    original = parse_report(raw).original if raw is not None else None
     if original is not None:
         for name in SHOWN_HEADERS:
             value = decode_header_text(original.header(name))
@@ -107,5 +132,7 @@ def _headers(complaint: Complaint, raw: bytes | None) -> tuple[tuple[str, str], 
         if name not in found and value:
             found[name] = value
     return tuple(
-        (name, one_line(found[name])[:MAX_HEADER_CHARS]) for name in SHOWN_HEADERS if name in found
+        (name, one_line(redactor.redact(found[name]))[:MAX_HEADER_CHARS])
+        for name in SHOWN_HEADERS
+        if name in found
     )

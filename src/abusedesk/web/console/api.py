@@ -1,7 +1,9 @@
 """The JSON API (`/api/v1/…`): the console's operations for automation, scoped exactly alike.
 
 Lists are newest first and paginated with `?page=N` (50 a page); a list
-answer says whether a next page exists.
+answer says whether a next page exists. A complaint's report text (subject,
+evidence) reaches a reseller admin with the complainant redacted, as on the
+console's pages.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from abusedesk.web.console.endpoint import Call, Json
 from abusedesk.web.console.escalations import escalation_window
 from abusedesk.web.console.forms import Paging
 from abusedesk.web.console.mailboxes import domain_and_company, mailbox_json
+from abusedesk.web.console.shown import ShownComplaint, shown_complaints
 from abusedesk.web.console.visible import suspension_in_scope
 
 
@@ -91,15 +94,18 @@ def list_complaints(call: Call) -> Json:
     if call.query.get("mailbox"):
         mailbox_id = mailbox_in_scope(call.session, call.actor, call.query["mailbox"]).id
     ids, more = complaint_page(call.session, call.actor, ComplaintFilter(mailbox_id), paging)
-    rows = call.session.execute(
-        select(Complaint, col(Mailbox.address))
-        .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
-        .where(col(Complaint.id).in_(ids))
-        .order_by(col(Complaint.id).desc())
-    ).all()
-    return Json(
-        {"complaints": [complaint_json(c, a) for c, a in rows], "page": paging.page, "more": more}
-    )
+    rows: list[tuple[Complaint, str | None]] = [
+        (complaint, str(address))
+        for complaint, address in call.session.execute(
+            select(Complaint, col(Mailbox.address))
+            .join(Mailbox, col(Mailbox.id) == col(Complaint.mailbox_id))
+            .where(col(Complaint.id).in_(ids))
+            .order_by(col(Complaint.id).desc())
+        ).all()
+    ]
+    shown = shown_complaints(call.session, call.actor, rows)
+    listed = [complaint_json(c, a or "") for c, (_, a) in zip(shown, rows, strict=True)]
+    return Json({"complaints": listed, "page": paging.page, "more": more})
 
 
 def list_escalations(call: Call) -> Json:
@@ -126,7 +132,7 @@ def suspension_json(suspension: Suspension, address: str) -> dict[str, Any]:
     }
 
 
-def complaint_json(complaint: Complaint, address: str) -> dict[str, Any]:
+def complaint_json(complaint: ShownComplaint, address: str) -> dict[str, Any]:
     return {
         "id": complaint.id,
         "mailbox": address,

@@ -1,4 +1,8 @@
-"""The mailbox pages: find a mailbox, and the "Edit Mailbox" view with lift, educate and delete."""
+"""The mailbox pages: find a mailbox, and the "Edit Mailbox" view with lift, educate and delete.
+
+The Edit Mailbox view lists the mailbox's complaints with their evidence and
+sample text; a reseller admin sees them with the complainant redacted (`shown`).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from abusedesk.store.tables import Company, Complaint, Decision, Domain, Mailbox
 from abusedesk.store.types import LiftOutcome
 from abusedesk.web.console.endpoint import Call, Page, Redirect
 from abusedesk.web.console.forms import Paging, act, field, path_part
+from abusedesk.web.console.shown import shown_complaints
 
 COMPLAINTS_PER_PAGE = 25
 SEARCH_LIMIT = 50
@@ -90,7 +95,9 @@ def show_mailbox(call: Call) -> Page:
             "company": company,
             "suspension": suspension,
             "explanation": _explanation(call, suspension, mailbox.address),
-            "complaints": complaints,
+            "complaints": shown_complaints(
+                call.session, call.actor, [(c, mailbox.address) for c in complaints]
+            ),
             "paging": paging,
             "more": more,
             "history": history,

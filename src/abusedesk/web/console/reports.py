@@ -1,7 +1,8 @@
 """Reports: search by mailbox, reporter, message-id and date; the raw message as text; reprocess.
 
-Staff see every report, including the quarantine (reports charged to nobody);
-a company or domain admin sees the reports charged to their mailboxes.
+Staff see every report, including the quarantine (reports charged to nobody),
+as it came; a company or domain admin sees the reports charged to their
+mailboxes, raw text included, with the complainant redacted (`shown`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from abusedesk.access import Role
 from abusedesk.access.audit import record_audit
 from abusedesk.access.scope import mailbox_in_scope
 from abusedesk.errors import NotFoundError, RefusedError
+from abusedesk.notify.redaction import Redactor
 from abusedesk.store.tables import Complaint, Mailbox, RawReport
 from abusedesk.store.types import ReportStatus
 from abusedesk.web.console.complaint_pages import ComplaintFilter, complaint_page
 from abusedesk.web.console.endpoint import Call, Page, Redirect, Text
 from abusedesk.web.console.forms import Paging, act, field
+from abusedesk.web.console.shown import ShownComplaint, redactions
 from abusedesk.web.console.visible import report_in_scope
 
 SHOWN_RAW_BYTES = 200_000
@@ -118,7 +121,23 @@ def _by_complaint(call: Call, wanted: dict[str, str], paging: Paging) -> tuple[l
         .where(col(Complaint.id).in_(ids))
         .order_by(col(Complaint.id).desc())
     ).all()
-    return list(rows), more
+    found = redactions(call.session, call.actor, {row[0]: row[7] for row in rows})
+    shown = []
+    for report_id, received_at, status, reason, reporter, message_id, subject, address in rows:
+        redactor = found.of(report_id)
+        shown.append(
+            (
+                report_id,
+                received_at,
+                status,
+                redactor.redact(reason),
+                redactor.redact(reporter),
+                redactor.redact(message_id),
+                redactor.redact(subject),
+                address,
+            )
+        )
+    return shown, more
 
 
 def _day(text: str) -> datetime | None:
@@ -130,20 +149,13 @@ def _day(text: str) -> datetime | None:
 
 def show_report(call: Call) -> Page:
     report = report_in_scope(call.session, call.actor, call.params["report_id"])
-    complaint = call.session.execute(
-        select(Complaint).where(col(Complaint.raw_report_id) == report.id)
-    ).scalar_one_or_none()
-    mailbox = (
-        call.session.get(Mailbox, complaint.mailbox_id)
-        if complaint and complaint.mailbox_id
-        else None
-    )
-    raw = report.raw[:SHOWN_RAW_BYTES].decode("utf-8", errors="replace")
+    complaint, mailbox, redactor = _charged(call, report)
+    raw = redactor.redact(report.raw[:SHOWN_RAW_BYTES].decode("utf-8", errors="replace"))
     return Page(
         "report.html",
         {
             "report": report,
-            "complaint": complaint,
+            "complaint": ShownComplaint(complaint, redactor) if complaint else None,
             "mailbox": mailbox,
             "raw": raw,
             "truncated": len(report.raw) > SHOWN_RAW_BYTES,
@@ -153,7 +165,23 @@ def show_report(call: Call) -> Page:
 
 def raw_report(call: Call) -> Text:
     report = report_in_scope(call.session, call.actor, call.params["report_id"])
-    return Text(report.raw.decode("utf-8", errors="replace"))
+    _, _, redactor = _charged(call, report)
+    return Text(redactor.redact(report.raw.decode("utf-8", errors="replace")))
+
+
+def _charged(call: Call, report: RawReport) -> tuple[Complaint | None, Mailbox | None, Redactor]:
+    """The report's complaint, the mailbox it is charged to, and what the actor may see of it."""
+    assert report.id is not None
+    complaint = call.session.execute(
+        select(Complaint).where(col(Complaint.raw_report_id) == report.id)
+    ).scalar_one_or_none()
+    mailbox = (
+        call.session.get(Mailbox, complaint.mailbox_id)
+        if complaint and complaint.mailbox_id
+        else None
+    )
+    charged = {report.id: mailbox.address if mailbox else None}
+    return complaint, mailbox, redactions(call.session, call.actor, charged).of(report.id)
 
 
 def reprocess(call: Call) -> Redirect:
