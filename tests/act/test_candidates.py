@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
-from tests.support.candidates import FORGED_REASON, record_candidate, unproven
+from tests.support.candidates import (
+    FORGED_REASON,
+    complaint_of,
+    record_candidate,
+    unproven,
+)
 from tests.support.reports import outsider_forgery
 
 from abusedesk.access import Role
@@ -95,14 +100,6 @@ def counted(engine: Engine) -> int:
     with Session(engine) as session:
         total = session.execute(select(func.sum(col(ComplaintVolume.complaints)))).scalar()
     return int(total or 0)
-
-
-def complaint_of(engine: Engine, report_id: int) -> Complaint:
-    with Session(engine) as session:
-        found: Complaint = session.execute(
-            select(Complaint).where(col(Complaint.raw_report_id) == report_id)
-        ).scalar_one()
-    return found
 
 
 def raw_report(engine: Engine, report_id: int) -> RawReport:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
-from tests.support.candidates import FORGED_REASON, record_candidate, unproven
+from tests.support.candidates import (
+    FORGED_REASON,
+    complaint_of,
+    record_candidate,
+    unproven,
+)
 from tests.support.reports import outsider_forgery
 
 from abusedesk.attribute.attribution import (
@@ -16,15 +21,7 @@ from abusedesk.attribute.attribution import (
 from abusedesk.parse import parse_report
 from abusedesk.record.complaints import ComplaintRecorder, StoredReport
 from abusedesk.record.identity import dedupe_key
-from abusedesk.store.tables import Complaint, ComplaintVolume, Mailbox, RawReport
-
-
-def complaint_of(engine: Engine, report_id: int) -> Complaint:
-    with Session(engine) as session:
-        found: Complaint = session.execute(
-            select(Complaint).where(col(Complaint.raw_report_id) == report_id)
-        ).scalar_one()
-    return found
+from abusedesk.store.tables import ComplaintVolume, Mailbox, RawReport
 
 
 def mailbox_id(engine: Engine, address: str) -> int:

@@ -8,15 +8,15 @@ does: such a complaint goes to the quarantine.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
 
 from abusedesk.attribute.attribution import AttributionOutcome, Candidate
 from abusedesk.ingest.spool import IncomingReport, store_reports
 from abusedesk.parse import parse_report
 from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome, StoredReport
 from abusedesk.record.identity import dedupe_key
-from abusedesk.store.tables import RawReport
+from abusedesk.store.tables import Complaint, RawReport
 from abusedesk.store.types import ReportSource, utcnow
 
 FORGED_REASON = (
@@ -62,3 +62,12 @@ def record_candidate(
         session.add(stored)
         session.commit()
     return report_id, recorded
+
+
+def complaint_of(engine: Engine, report_id: int) -> Complaint:
+    """The complaint recorded for the raw report `report_id`."""
+    with Session(engine) as session:
+        found: Complaint = session.execute(
+            select(Complaint).where(col(Complaint.raw_report_id) == report_id)
+        ).scalar_one()
+    return found
