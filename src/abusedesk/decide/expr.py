@@ -207,10 +207,14 @@ class _Parser:
         token = self._take()
         if token.kind == "number":
             number = float(token.text) if "." in token.text else int(token.text)
+            if (why := out_of_range(number, is_duration=False)) is not None:
+                raise ExpressionError(why, token.offset)
             return Literal(number, token.offset)
         if token.kind == "duration":
-            amount = float(token.text[:-1])
-            return Literal(amount * UNIT_SECONDS[token.text[-1]], token.offset, is_duration=True)
+            seconds = float(token.text[:-1]) * UNIT_SECONDS[token.text[-1]]
+            if (why := out_of_range(seconds, is_duration=True)) is not None:
+                raise ExpressionError(why, token.offset)
+            return Literal(seconds, token.offset, is_duration=True)
         if token.kind == "string":
             return Literal(token.text[1:-1], token.offset)
         if token.kind in {"true", "false"}:
@@ -304,6 +308,25 @@ def format_duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+MAX_NUMBER = 10**15
+"""The largest number a rules file may write: exact as a double (what durable-rules and the
+counters compare in), and far past any count, limit or rate."""
+MAX_DURATION = 36_500 * 86_400.0
+"""The longest duration (a window, an age) in seconds: 100 years. Longer ones overflow the
+date arithmetic of counting windows (`timedelta`) and mean nothing for an abuse policy."""
+
+
+def out_of_range(value: float, *, is_duration: bool) -> str | None:
+    """Why a number or duration of a rules file cannot be held, or None when it can."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"{value} is not a finite number"
+    if is_duration and abs(value) > MAX_DURATION:
+        return f"a duration can be at most 36500d (100 years), not {value / 86_400:.0f}d"
+    if not is_duration and abs(value) > MAX_NUMBER:
+        return f"a number can be at most {MAX_NUMBER:,} in size, not {value:.3g}"
+    return None
 
 
 def parse_duration(text: str) -> float | None:

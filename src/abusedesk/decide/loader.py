@@ -17,7 +17,14 @@ from yaml.nodes import Node, SequenceNode
 
 from abusedesk.decide.actions import parse_actions
 from abusedesk.decide.check import FieldResolver, Side, check_condition
-from abusedesk.decide.expr import Expr, ExpressionError, parse_duration, parse_expression, paths_in
+from abusedesk.decide.expr import (
+    Expr,
+    ExpressionError,
+    out_of_range,
+    parse_duration,
+    parse_expression,
+    paths_in,
+)
 from abusedesk.decide.expr import Path as FieldPath
 from abusedesk.decide.model import (
     ENTITY_FIELDS,
@@ -108,6 +115,11 @@ def _params(node: Node | None, problems: Problems) -> dict[str, Param]:
         if value is None:
             continue
         kind, typed = param_type(value)
+        if isinstance(typed, int | float) and not isinstance(typed, bool):
+            why = out_of_range(typed, is_duration=kind is ValueType.DURATION)
+            if why is not None:
+                problems.add(value_node, f"param {name!r}: {why}", "params")
+                continue
         params[name] = Param(name, kind, typed)
     return params
 
@@ -335,5 +347,8 @@ def _window(node: Node | None, problems: Problems, where: str) -> float | None:
         problems.add(
             node, f"bad window {text!r}: expected a duration like 30m, 24h, 7d or 2w", where
         )
+        return None
+    if (why := out_of_range(seconds, is_duration=True)) is not None:
+        problems.add(node, f"window {text!r}: {why}", where)
         return None
     return seconds
