@@ -23,7 +23,7 @@ params:
   limit: {limit}
   young: {young}
 counters:
-  c24: {{count: complaint, per: mailbox, within: {within}, where: report.trusted}}
+  c24: {{count: complaint, per: mailbox, within: {within}, where: {where}}}
 rules:
   - name: the-rule
     on: complaint
@@ -34,9 +34,13 @@ rules:
 
 
 def rules(
-    limit: str = "5", young: str = "3d", within: str = "24h", extra: str = "report.trusted"
+    limit: str = "5",
+    young: str = "3d",
+    within: str = "24h",
+    extra: str = "report.trusted",
+    where: str = "report.trusted",
 ) -> str:
-    return RULES.format(limit=limit, young=young, within=within, extra=extra)
+    return RULES.format(limit=limit, young=young, within=within, extra=extra, where=where)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +105,12 @@ _extra = st.one_of(
     _duration.map(lambda d: f"mailbox.age < {d}"),
     _number.map(lambda n: f"counters.c24 / {n} < 1"),
 )
+_where = st.one_of(
+    st.just("report.trusted"),
+    st.tuples(_duration, _number).map(lambda p: f"mailbox.age < {p[0]} * {p[1]}"),
+    st.tuples(_duration, _number).map(lambda p: f"mailbox.age > {p[0]} / {p[1]}"),
+    _duration.map(lambda d: f"mailbox.age >= params.young + {d}"),
+)
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
@@ -109,16 +119,18 @@ START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
     young=st.one_of(_duration, _number),
     within=_duration,
     extra=_extra,
+    where=_where,
 )
 @settings(
-    max_examples=60,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_any_rules_file_the_loader_accepts_decides_a_complaint(
-    directory_engine: Engine, limit: str, young: str, within: str, extra: str
+    directory_engine: Engine, limit: str, young: str, within: str, extra: str, where: str
 ) -> None:
-    result = parse_rules(rules(limit, young, within, extra), Path("rules/generated.yaml"))
+    text = rules(limit, young, within, extra, where)
+    result = parse_rules(text, Path("rules/generated.yaml"))
     if result.ruleset is None:
         assert result.problems  # refused, and said why
         return
@@ -130,4 +142,30 @@ def test_any_rules_file_the_loader_accepts_decides_a_complaint(
             assert complaint.id is not None
             decisions = decide_after_complaint(session, complaint.id, policy)
             assert decisions
+        session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("where", "counted"),
+    [
+        # Bounded numbers, unbounded arithmetic: past the calendar, an age compares as its end.
+        ("mailbox.age < 36500d * 1000000000000000", 1),
+        ("mailbox.age > 36500d * 1000000000000000", 0),
+        ("mailbox.age > 1s / 0.000000000000001", 0),
+        ("mailbox.age > 0s - 36500d * 1000000000000000", 1),
+    ],
+)
+def test_arithmetic_past_the_calendar_still_decides(
+    directory_engine: Engine, where: str, counted: int
+) -> None:
+    result = parse_rules(rules(where=where), Path("rules/x.yaml"))
+    assert result.ruleset is not None, result.problems
+    mailbox = mailbox_id(directory_engine, "alice@shop.example")
+    with Session(directory_engine) as session:
+        complaint = add_complaint(session, mailbox, START)
+        assert complaint.id is not None
+
+        [decision, *_] = decide_after_complaint(session, complaint.id, PolicyEngine(result.ruleset))
+
+        assert decision.facts["counters"]["c24"] == counted
         session.rollback()

@@ -7,7 +7,7 @@ SQLite takes to run it); `counters.SqlCounters` runs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -79,10 +79,30 @@ class CounterQuery:
             bound = value_of(right, {"params": params})
             if is_age and isinstance(bound, int | float):
                 # age < X  ⇔  created_at > at - X : the indexed column, not a computed age.
-                values[name] = at - timedelta(seconds=bound)
+                values[name] = age_cutoff(at, bound)
             else:
                 values[name] = bound  # NULL when missing: the comparison is then false
         return values
+
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def age_cutoff(at: datetime, seconds: float) -> datetime | None:
+    """When an account `seconds` old at `at` was created; past the calendar's ends, its end.
+
+    A rules file's numbers are bounded, but arithmetic on them (`3d * 10^15`) is not:
+    an age beyond the calendar compares as the calendar's first or last day, which
+    decides the same, and an age that is no number (NaN) as missing (the comparison
+    is then false), so that no condition can fail the decision.
+    """
+    if seconds != seconds:
+        return None
+    try:
+        return at - timedelta(seconds=seconds)
+    except OverflowError:
+        return _EARLIEST if seconds > 0 else _LATEST
 
 
 @dataclass(frozen=True, slots=True)
