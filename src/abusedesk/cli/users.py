@@ -45,7 +45,10 @@ def add(
     """Add an admin user: staff see all, a company admin one company, a domain admin one domain."""
     password = None
     if password_stdin:
-        line = sys.stdin.readline()
+        try:
+            line = sys.stdin.buffer.readline().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError("--password-stdin: the password is not UTF-8 text") from exc
         password = line.rstrip("\r\n")
         if not password:
             raise UsageError("--password-stdin: stdin gave no password")

@@ -52,7 +52,7 @@ def scenarios_path(rules_path: Path) -> Path:
 def run_scenarios(ruleset: RuleSet, path: Path) -> list[ScenarioResult]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RulesError(f"{path}: cannot read the scenarios: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
         raise RulesError(f"{path}: expected a top-level 'scenarios:' list")

@@ -35,7 +35,12 @@ def console_secret(configured: str | None, data_dir: Path) -> bytes:
         else:
             with os.fdopen(descriptor, "w", encoding="ascii") as file:
                 file.write(secrets.token_urlsafe(48))
-    key = path.read_text(encoding="ascii").strip()
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: the console's secret key file is not ASCII text; delete the file"
+        ) from exc
     if len(key) < MIN_LENGTH:
         raise ConfigError(f"{path}: the console's secret key is too short; delete the file")
     return key.encode()
