@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import CORPUS, FIXTURES, REPO
 
 pytestmark = pytest.mark.slow
