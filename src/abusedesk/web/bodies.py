@@ -2,7 +2,8 @@
 
 Every handler that takes a body reads it through here, after it has checked
 who is calling: an unauthenticated request is answered without a byte of its
-body being read. A body whose `Content-Length` is over the bound is refused
+body being read (only the sign-in form, which has no caller yet, is read
+before, and it may hold 4 KiB). A body whose `Content-Length` is over the bound is refused
 before reading; one sent without a length (chunked) is read until it passes
 the bound and refused then. A refusal answers `Connection: close`, so the
 server does not go on reading what the client is still sending.
@@ -101,7 +102,7 @@ async def read_form(
 def _holds_nul(value: Any) -> bool:
     """Whether a NUL is in any key or string of `value` (PostgreSQL cannot store one in text)."""
     pending = [value]
-    while pending:  # a loop, not recursion: json.loads accepts nesting deeper than our stack
+    while pending:  # a loop: json.loads nests as deep as the stack allows, leaving us none
         item = pending.pop()
         if isinstance(item, str):
             if "\0" in item:
