@@ -146,6 +146,18 @@ class WebSettings(Section):
     port: int = Field(default=8025, ge=0, le=65535)
     secret_key: str | None = None
     service_token: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """IP addresses or CIDRs of reverse proxies whose `X-Forwarded-For` names the client.
+
+    None by default: the client is the peer that connected, whatever headers it
+    sends, so no local process can choose the address that sign-in limits count
+    and the audit trail records."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, proxies: list[str]) -> list[str]:
+        # In the canonical form: uvicorn would read `10.0.0.1/8` as a literal, not a network.
+        return [str(ipaddress.ip_network(entry, strict=False)) for entry in _networks(proxies)]
 
 
 class WorkerSettings(Section):

@@ -19,7 +19,7 @@ import uvicorn
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
-from abusedesk.config import Settings
+from abusedesk.config import Settings, WebSettings
 from abusedesk.decide import PolicyEngine, RulesWatcher, policy_engine
 from abusedesk.enforce.running import start_enforcement
 from abusedesk.ingest.imap import run_imap_poller
@@ -133,17 +133,28 @@ async def run_service(
         await stop.wait()
 
 
+def web_server_config(web: WebSettings, app: Starlette) -> uvicorn.Config:
+    """How uvicorn serves the web role; X-Forwarded-For only from `[web] trusted_proxies`.
+
+    uvicorn's own default trusts the header from 127.0.0.1, which would let any
+    local process pick the client address that sign-in limits and the audit
+    trail see; with no proxy configured, no header is read at all.
+    """
+    return uvicorn.Config(
+        app,
+        host=web.host,
+        port=web.port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=bool(web.trusted_proxies),
+        forwarded_allow_ips=list(web.trusted_proxies),
+    )
+
+
 async def _start_web(
     settings: Settings, app: Starlette, running: contextlib.AsyncExitStack
 ) -> Address:
-    config = uvicorn.Config(
-        app,
-        host=settings.web.host,
-        port=settings.web.port,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(web_server_config(settings.web, app))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -26,14 +26,16 @@ from sqlmodel import Session, col
 from starlette.applications import Starlette
 
 from abusedesk.access import Role
-from abusedesk.access.users import add_user, issue_api_token
+from abusedesk.access.sessions import open_session
+from abusedesk.access.users import add_user, get_user, issue_api_token
 from abusedesk.act.escalate import open_escalation
-from abusedesk.config import Settings
+from abusedesk.config import Settings, WebSettings
 from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.enforce.state import SendState
 from abusedesk.metrics import Metrics
 from abusedesk.record.complaints import record_synthetic_complaint
+from abusedesk.service import web_server_config
 from abusedesk.store.tables import (
     AuditEntry,
     Company,
@@ -97,10 +99,13 @@ class World:
     opened: list[httpx.Client] = field(default_factory=list)
 
     def client(self, username: str | None = None) -> httpx.Client:
-        """A client signed in as `username` (by a session cookie the console itself signed)."""
+        """A client signed in as `username`: a session opened in the database, as sign-in does."""
         client = httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=30)
         if username is not None:
-            session = SessionData(csrf=f"csrf-{username}", username=username, issued_at=time.time())
+            with Session(self.engine) as db:
+                token = open_session(db, get_user(db, username))
+                db.commit()
+            session = SessionData(csrf=f"csrf-{username}", token=token, issued_at=time.time())
             client.cookies.set(COOKIE_NAME, self.console.dispatcher.signer.dump(session))
         self.opened.append(client)
         return client
@@ -232,10 +237,11 @@ def hidden_csrf(html: str) -> str:
 
 @contextmanager
 def serving(app: Starlette) -> Iterator[str]:
-    """`app` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
+    """`app` served by uvicorn on a free loopback port, in a thread; yields its base URL.
+
+    Served as `abusedesk serve` serves it (`web_server_config`), with the default settings.
+    """
+    server = uvicorn.Server(web_server_config(WebSettings(port=0), app))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
     thread.start()

@@ -30,6 +30,8 @@ class AuditAction(StrEnum):
     MAILBOX_DELETE = "mailbox.delete"
     COMPLAINT_CHARGE = "complaint.charge"
     """Staff charged an unproven complaint's candidate by hand (act/charge.py)."""
+    ACCOUNT_SIGNUP = "account.signup"
+    """A signup (accounts/signup.py), added or refused; its detail says which and why."""
 
 
 def record_audit(

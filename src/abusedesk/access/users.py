@@ -1,7 +1,8 @@
 """Admin users: adding them, their passwords (argon2) and their API tokens (stored as sha256).
 
 A plain API token is shown once, when it is issued; the database keeps only
-its sha256, so a copy of the database cannot be used to call the API.
+its sha256, so a copy of the database cannot be used to call the API. A new
+password signs the user's console sessions out (`access.sessions`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from abusedesk.access import Role
+from abusedesk.access.sessions import end_sessions
 from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.errors import NotFoundError, RefusedError, UsageError
 from abusedesk.store.tables import AdminUser, Company, Domain
@@ -78,10 +80,12 @@ def verify_password(user: AdminUser, password: str) -> bool:
 
 
 def set_password(session: Session, username: str, password: str) -> AdminUser:
+    """A new password; every console session of the user ends (a stolen one with them)."""
     user = get_user(session, username)
     user.password_hash = _hash_password(password)
     session.add(user)
     session.flush()
+    end_sessions(session, user)
     return user
 
 

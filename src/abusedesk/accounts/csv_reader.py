@@ -8,10 +8,13 @@ is written, so a bad file never half-imports.
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+import idna
 
 from abusedesk.errors import DirectoryImportError
 
@@ -30,8 +33,30 @@ class AccountRow:
 
 
 def normalize_address(address: str) -> str:
-    """The canonical (lowercased, trimmed) form of a mailbox address."""
-    return address.strip().lower()
+    """The stored form of a mailbox address: trimmed, lowercased, its domain `normalize_domain`'s.
+
+    Never raises: a look-up with something that is no address simply finds nothing.
+    """
+    local, at, domain = address.strip().rpartition("@")
+    if not at:
+        return normalize_domain(domain) if "." in domain else domain.lower()
+    return f"{unicodedata.normalize('NFC', local).lower()}@{normalize_domain(domain)}"
+
+
+def normalize_domain(domain: str) -> str:
+    """The one stored form of a domain name: lowercase ASCII, an IDN as its `xn--` A-label.
+
+    So `Bücher.Example`, `bücher.example` and `xn--bcher-kva.example` are one
+    domain (UTS 46 mapping, IDNA 2008). A name IDNA refuses is only lowercased;
+    `accounts.signup` refuses it before anything is stored.
+    """
+    name = domain.strip().removesuffix(".")
+    if name.isascii():
+        return name.lower()
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return unicodedata.normalize("NFC", name).lower()
 
 
 def read_account_rows(path: Path) -> list[AccountRow]:
@@ -72,7 +97,7 @@ def _validate(path: Path, line: int, record: dict[str, str | None]) -> AccountRo
         return (record.get(name) or "").strip()
 
     where = f"{path}:{line}"
-    company, domain = field("company"), field("domain").lower()
+    company, domain = field("company"), normalize_domain(field("domain"))
     address = normalize_address(field("address"))
     contact = field("company_abuse_contact").lower() or None
     if not company:

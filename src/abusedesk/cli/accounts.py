@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
-from abusedesk.accounts.signup import add_account, decide_signups
+from abusedesk.accounts.signup import add_account, decide_signups, signup_from
 from abusedesk.cli.context import cli_context, cli_policy
+from abusedesk.cli.users import operator_actor
 from abusedesk.store.directory import list_mailboxes
 
 app = typer.Typer(
@@ -72,17 +73,16 @@ def add(
     signup_ip: Annotated[str | None, typer.Option(help="The address it signed up from.")] = None,
 ) -> None:
     """Add one mailbox to the directory (a `signup` event for the rules)."""
-    summary = add_account(
-        cli_context(ctx).engine,
-        cli_policy(ctx),
+    signup = signup_from(
         address,
         company=company,
         abuse_contact=abuse_contact,
         created_at=created_at.astimezone(UTC) if created_at else None,
         signup_ip=signup_ip,
     )
-    state = "added" if summary.mailboxes_created else "already in the directory"
-    typer.echo(f"{address.strip().lower()}: {state}")
+    result = add_account(cli_context(ctx).engine, cli_policy(ctx), signup, operator_actor())
+    state = "added" if result.created else "already in the directory"
+    typer.echo(f"{result.address}: {state}")
 
 
 @app.command("list")

@@ -362,3 +362,36 @@ class ImapCursor(SQLModel, table=True):
     uidvalidity: int = Field(sa_type=BigInteger)
     last_uid: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console session; the cookie holds its token, this row only the token's sha256.
+
+    The row is the session: deleting it signs the browser out on every node at
+    once. `stamp` fingerprints what the session was opened for (the user's
+    password hash, role, place and state), so any later change to those ends it.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="adminuser.id", index=True)
+    stamp: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One sign-in attempt counted against a username or a client address (`key`).
+
+    A row is written before the password is checked and kept when it was wrong,
+    so parallel attempts count against each other and every node counts alike.
+    """
+
+    __table_args__ = (
+        Index("ix_signinattempt_key_at", "key", "at"),
+        Index("ix_signinattempt_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255)
+    at: datetime = Field(sa_type=UtcDateTime)

@@ -1,9 +1,12 @@
 """`POST /api/v1/accounts`: the platform's provisioning system announces a new mailbox.
 
 A new mailbox is a `signup` event for the rules, exactly as when it arrives by
-`abusedesk accounts add` or an import. The caller authenticates with the
-service token of `[web] service_token`; without one configured the endpoint
-refuses everything.
+`abusedesk accounts add` or an import, and it only adds (`accounts.signup`):
+a domain of another company is 409, and contacts are not changed. The caller
+authenticates with the service token of `[web] service_token` before its body
+is read; without a token configured the endpoint refuses everything. Every
+authenticated call is audited as `service:provisioning`, from the caller's
+address, refused and invalid ones too.
 """
 
 from __future__ import annotations
@@ -17,12 +20,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from abusedesk.accounts.signup import add_account
+from abusedesk.access import Role
+from abusedesk.access.scope import Actor
+from abusedesk.accounts.signup import (
+    SignupOutcome,
+    add_account,
+    record_refused_signup,
+    signup_from,
+)
 from abusedesk.decide import PolicyEngine
-from abusedesk.errors import AbusedeskError
+from abusedesk.errors import AbusedeskError, RefusedError
+from abusedesk.web.bodies import BadBody, closing, read_json_object
+from abusedesk.web.console.dispatch import client_address
 from abusedesk.web.service_token import has_service_token
 
 FIELDS = {"address", "company", "company_abuse_contact", "created_at", "signup_ip"}
+MAX_BODY_BYTES = 8 * 1024
+"""Five short fields."""
+ACTOR = "service:provisioning"
 
 
 @dataclass(frozen=True)
@@ -32,40 +47,52 @@ class ProvisioningApi:
     service_token: str | None
 
     async def create_account(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return _error(401, "a valid service token is required (Authorization: Bearer …)")
+        if not has_service_token(request, self.service_token):
+            message = "a valid service token is required (Authorization: Bearer …)"
+            return closing(_error(401, message))
+        actor = Actor(ACTOR, Role.STAFF, None, None, client_address(request))
+        body = await read_json_object(request, MAX_BODY_BYTES)
+        if isinstance(body, BadBody):
+            await self._invalid(actor, "", body.message)
+            return closing(_error(body.status, body.message))
+        target = body.get("address") if isinstance(body.get("address"), str) else ""
         try:
-            body: Any = await request.json()
-        except ValueError:
-            return _error(400, "the body must be a JSON object")
-        problem = _invalid(body)
-        if problem:
-            return _error(400, problem)
-        try:
-            created_at = _timestamp(body.get("created_at"))
-            summary = await run_in_threadpool(
-                add_account,
-                self.engine,
-                self.policy,
+            problem = _invalid(body)
+            if problem:
+                raise ValueError(problem)
+            signup = signup_from(
                 body["address"],
                 company=body.get("company"),
                 abuse_contact=body.get("company_abuse_contact"),
-                created_at=created_at,
+                created_at=_timestamp(body.get("created_at")),
                 signup_ip=body.get("signup_ip"),
             )
         except (AbusedeskError, ValueError) as exc:
+            await self._invalid(actor, str(target), str(exc))
             return _error(400, str(exc))
-        created = summary.mailboxes_created == 1
-        address = str(body["address"]).strip().lower()
-        return JSONResponse({"address": address, "created": created}, 201 if created else 200)
+        try:
+            # add_account audits what it did, or why it refused.
+            result = await run_in_threadpool(add_account, self.engine, self.policy, signup, actor)
+        except RefusedError as exc:
+            return _error(409, str(exc))
+        except AbusedeskError as exc:
+            return _error(400, str(exc))
+        status = 201 if result.created else 200
+        return JSONResponse({"address": result.address, "created": result.created}, status)
 
-    def _authorized(self, request: Request) -> bool:
-        return has_service_token(request, self.service_token)
+    async def _invalid(self, actor: Actor, target: str, reason: str) -> None:
+        await run_in_threadpool(
+            record_refused_signup,
+            self.engine,
+            actor,
+            target,
+            reason,
+            None,
+            SignupOutcome.INVALID,
+        )
 
 
-def _invalid(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return "the body must be a JSON object"
+def _invalid(body: dict[str, Any]) -> str | None:
     unknown = set(body) - FIELDS
     if unknown:
         return f"unknown fields: {', '.join(sorted(unknown))}"
@@ -80,7 +107,10 @@ def _invalid(body: Any) -> str | None:
 def _timestamp(text: str | None) -> datetime | None:
     if text is None:
         return None
-    value = datetime.fromisoformat(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"created_at {text[:40]!r} is not an ISO 8601 date-time") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

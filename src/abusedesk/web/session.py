@@ -1,9 +1,11 @@
-"""Console sessions: a small JSON payload in a cookie, signed with HMAC-SHA256 and dated.
+"""The console's cookie: a small JSON payload, signed with HMAC-SHA256 and dated.
 
-The cookie holds who signed in, the CSRF token of that session and a flash
-message for the next page; nothing secret. A tampered, foreign or expired
-cookie reads as no session. Signing out clears the cookie, and every request
-re-reads the user from the database, so a disabled user loses access at once.
+The cookie holds the CSRF token of the browser's session, a flash message for
+the next page and, once signed in, the token of a session kept in the
+database (`access.sessions`): the database, not the cookie, says who is
+signed in and whether that still holds, so signing out, a new password or a
+disabled user ends the session on every node at once. A tampered, foreign or
+expired cookie reads as no session.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ MAX_AGE_SECONDS = 12 * 3600
 @dataclass(frozen=True, slots=True)
 class SessionData:
     csrf: str
-    username: str | None = None
+    token: str | None = None
+    """The token of the signed-in session in the database; None before signing in."""
     issued_at: float = 0.0
     flash: str | None = None
     flash_kind: str = "info"
 
-    def signed_in(self, username: str, now: float) -> SessionData:
+    def signed_in(self, token: str, now: float) -> SessionData:
         # A new CSRF token at sign-in: a token seen before the sign-in is worth nothing after it.
-        return SessionData(csrf=secrets.token_urlsafe(24), username=username, issued_at=now)
+        return SessionData(csrf=secrets.token_urlsafe(24), token=token, issued_at=now)
 
     def with_flash(self, message: str | None, kind: str = "info") -> SessionData:
         return replace(self, flash=message, flash_kind=kind)
@@ -49,7 +52,7 @@ class SessionSigner:
         payload = json.dumps(
             {
                 "c": session.csrf,
-                "u": session.username,
+                "s": session.token,
                 "t": session.issued_at,
                 "f": session.flash,
                 "k": session.flash_kind,
@@ -69,7 +72,7 @@ class SessionSigner:
             data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
             session = SessionData(
                 csrf=str(data["c"]),
-                username=data["u"] if isinstance(data["u"], str) else None,
+                token=data["s"] if isinstance(data["s"], str) else None,
                 issued_at=float(data["t"]),
                 flash=data["f"] if isinstance(data["f"], str) else None,
                 flash_kind=str(data["k"]),

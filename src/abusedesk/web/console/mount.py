@@ -77,4 +77,5 @@ def build_console(
     dummy = AdminUser(
         username="", role="staff", password_hash=PasswordHasher().hash(secrets.token_urlsafe())
     )
-    return Console(dispatcher, SignIn(dispatcher, throttle or LoginThrottle(), dummy), ENDPOINTS)
+    sign_in = SignIn(dispatcher, throttle or LoginThrottle(engine), dummy)
+    return Console(dispatcher, sign_in, ENDPOINTS)
