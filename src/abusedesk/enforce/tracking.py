@@ -23,7 +23,13 @@ import psycopg
 from sqlalchemy import Connection, Engine, delete, or_, select, text
 from sqlmodel import col
 
-from abusedesk.enforce.state import MAILBOX_ID, MailboxSendState, SendState
+from abusedesk.enforce.state import (
+    MAILBOX_ID,
+    TAG_DELIMITER,
+    MailboxSendState,
+    SendState,
+    untagged,
+)
 from abusedesk.errors import StorageError
 from abusedesk.store.tables import Mailbox, SendStateChange, SendStateVersion
 
@@ -62,8 +68,9 @@ def check_triggers(engine: Engine) -> None:
         )
 
 
-def load_blocked(engine: Engine) -> tuple[list[tuple[int, str]], int]:
-    """Every mailbox that may not send, and the version they reflect at least."""
+def load_blocked(engine: Engine) -> tuple[list[tuple[int, str]], int, list[tuple[int, str]]]:
+    """Every mailbox that may not send, the version they reflect at least, and every
+    hosted mailbox whose own name holds the tag delimiter."""
     with engine.connect() as connection:
         # The version is read first: a change committed in between is then read
         # again by the next catch-up, and applying a change twice is harmless.
@@ -73,7 +80,14 @@ def load_blocked(engine: Engine) -> tuple[list[tuple[int, str]], int]:
                 or_(col(Mailbox.can_send).is_(False), col(Mailbox.deleted_at).is_not(None))
             )
         ).all()
-    return [(int(mailbox_id), address) for mailbox_id, address in rows], version
+        tagged = connection.execute(
+            select(MAILBOX_ID, col(Mailbox.address)).where(
+                col(Mailbox.address).contains(TAG_DELIMITER), col(Mailbox.deleted_at).is_(None)
+            )
+        ).all()
+    named = [(int(mailbox_id), address) for mailbox_id, address in tagged]
+    own = [(mailbox_id, address) for mailbox_id, address in named if untagged(address)]
+    return [(int(mailbox_id), address) for mailbox_id, address in rows], version, own
 
 
 def current_version(connection: Connection) -> int:
@@ -128,8 +142,8 @@ class SendStateTracker:
 
     async def load(self) -> None:
         await asyncio.to_thread(check_triggers, self._engine)
-        blocked, version = await asyncio.to_thread(load_blocked, self._engine)
-        self.state.replace(blocked, version)
+        blocked, version, tagged = await asyncio.to_thread(load_blocked, self._engine)
+        self.state.replace(blocked, version, tagged)
         log.info(
             "enforce: %d mailboxes may not send (send-state version %d)", len(blocked), version
         )
