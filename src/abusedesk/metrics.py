@@ -36,6 +36,11 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.decisions_failed = Counter(
+            "abusedesk_decisions_failed",
+            "Decisions that failed and were rolled back; the complaint is kept and retried.",
+            registry=self.registry,
+        )
         self.processing_latency = Histogram(
             "abusedesk_processing_latency_seconds",
             "From storing a report to processing it.",

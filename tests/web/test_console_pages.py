@@ -6,7 +6,14 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 from tests.web.console_world import World, csrf_of
 
-from abusedesk.store.tables import AuditEntry, Contact, Escalation, PolicyParam, RawReport
+from abusedesk.store.tables import (
+    AuditEntry,
+    Complaint,
+    Contact,
+    Escalation,
+    PolicyParam,
+    RawReport,
+)
 
 
 def test_the_dashboard_counts_what_needs_attention_within_scope(world: World) -> None:
@@ -165,3 +172,18 @@ def test_the_audit_log_is_filtered_and_scoped(world: World) -> None:
     assert "alice@shop.example" in mine and "info@hikers.example" not in mine
     company = world.client("ann").get("/audit", params={"actor": "dora"}).text
     assert "alice@shop.example" in company
+
+
+def test_the_dashboard_shows_staff_the_complaints_whose_decision_failed(world: World) -> None:
+    with Session(world.engine) as session:
+        complaints = session.execute(select(Complaint).limit(3)).scalars().all()
+        for complaint, attempts in zip(complaints, (1, 5, 5), strict=True):
+            complaint.decision_error = "RuntimeError: the rules engine fell over"
+            complaint.decision_attempts = attempts
+            session.add(complaint)
+        session.commit()
+
+    staff = world.client("sam").get("/").text
+    assert '<div class="figure" id="failed-decisions">2</div>' in staff
+    assert "(1 more being retried)" in staff
+    assert 'id="failed-decisions"' not in world.client("dora").get("/").text

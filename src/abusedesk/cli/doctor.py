@@ -14,6 +14,7 @@ from abusedesk.decide.loader import read_rules
 from abusedesk.errors import AbusedeskError, ConfigError
 from abusedesk.notify.recipients import contact_problems, valid_address
 from abusedesk.notify.templates import NoticeTemplates
+from abusedesk.record.decision_failures import MAX_DECISION_ATTEMPTS, failed_decisions
 from abusedesk.store.tables import Notice
 from abusedesk.store.types import NoticeStatus
 
@@ -32,6 +33,7 @@ def doctor_command(
     with Session(context.engine) as session:
         problems += [f"company {p.company!r}: {p.problem}" for p in contact_problems(session)]
         problems += outbox_problems(session)
+        problems += decision_problems(session)
     for problem in problems:
         typer.echo(f"problem: {problem}")
     if problems:
@@ -54,6 +56,19 @@ def settings_problems(settings: Settings) -> list[str]:
     result = read_rules(settings.rules.path)
     if result.ruleset is None:
         problems.append(f"{result.path}: {len(result.problems)} problem(s) (abusedesk rules check)")
+    return problems
+
+
+def decision_problems(session: Session) -> list[str]:
+    retrying, failed = failed_decisions(session)
+    problems: list[str] = []
+    if failed:
+        problems.append(
+            f"{failed} complaint(s) whose decision failed {MAX_DECISION_ATTEMPTS} times: they "
+            f"are recorded but decided by no rule (the worker's log has each error)"
+        )
+    if retrying:
+        problems.append(f"{retrying} complaint(s) whose decision failed and is being retried")
     return problems
 
 

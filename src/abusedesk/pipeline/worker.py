@@ -17,7 +17,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +26,13 @@ from sqlmodel import Session, col
 
 from abusedesk.attribute import AttributionOutcome, MailboxDirectory, attribute_report
 from abusedesk.config import Settings
-from abusedesk.decide import PolicyEngine, decide_recorded_complaint
+from abusedesk.decide import PolicyEngine
 from abusedesk.decide.locks import lock_batch
 from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
 from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
 from abusedesk.pipeline.claims import Claim, claim_reports, release_claims
+from abusedesk.pipeline.decision_retry import decide_kept, retry_failed_decisions
 from abusedesk.record.complaints import ComplaintRecorder, RecordOutcome, StoredReport
 from abusedesk.record.identity import ReportIdentity, report_identity
 from abusedesk.store.directory import CachedDirectory, DatabaseDirectory
@@ -132,6 +133,9 @@ class ReportWorker:
     """Decides each newly recorded complaint (None: record only)."""
     on_processed: ProcessedObserver | None = None
     """Told about every processed batch (a worker process reports to its service)."""
+    retry_interval: float = 30.0
+    """Seconds between retries of the decisions that failed (`pipeline/decision_retry.py`)."""
+    _next_retry: float = field(default=0.0, init=False, repr=False)
 
     def run_until_idle(
         self,
@@ -150,6 +154,7 @@ class ReportWorker:
         others' attempts are not spent on it).
         """
         done = 0
+        self._retry_failed_decisions_when_due()
         while keep_going() and (claimed := self._claim(batch)):
             fresh = [claim.report_id for claim in claimed if claim.attempts <= 1]
             retried = [claim.report_id for claim in claimed if claim.attempts > 1]
@@ -164,6 +169,15 @@ class ReportWorker:
             if len(claimed) < batch and linger > 0:
                 time.sleep(linger)
         return done
+
+    def _retry_failed_decisions_when_due(self) -> None:
+        if self.policy is None or time.monotonic() < self._next_retry:
+            return
+        self._next_retry = time.monotonic() + self.retry_interval
+        try:
+            retry_failed_decisions(self.write_engine or self.engine, self.policy, self.metrics)
+        except Exception:  # the retry is best effort: the reports must still flow
+            log.exception("retrying failed decisions failed; again in %ss", self.retry_interval)
 
     def _claim(self, batch: int) -> list[Claim]:
         # A claim is a lease: one lost to a power cut only lets the report be claimed
@@ -308,9 +322,15 @@ class ReportWorker:
     ) -> RecordOutcome:
         assert item.report is not None and item.attribution is not None and item.dedupe_key
         outcome = recorder.record(stored, item.report, item.attribution, item.dedupe_key)
-        if self.policy is not None and outcome.new and outcome.complaint is not None:
-            decide_recorded_complaint(session, outcome.complaint, self.policy)
-        return outcome
+        complaint = outcome.complaint
+        if self.policy is None or not outcome.new or complaint is None:
+            return outcome
+        if complaint.mailbox_id is None or decide_kept(
+            session, complaint, self.policy, self.metrics
+        ):
+            return outcome
+        note = f"recorded; deciding failed and will be retried: {complaint.decision_error}"
+        return replace(outcome, reason=note)
 
 
 def _failure(exc: Exception) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 from abusedesk.store.types import UtcDateTime, utcnow
@@ -108,6 +108,13 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_time_reporter", "occurred_at", "reporter"),
         # Staff's candidates for review (few beside all complaints), and one address's.
         Index("ix_complaint_candidate", "candidate_mailbox"),
+        # The few complaints whose decision failed, for the retries and the doctor.
+        Index(
+            "ix_complaint_decision_failed",
+            "decision_attempts",
+            sqlite_where=text("decision_error IS NOT NULL"),
+            postgresql_where=text("decision_error IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -141,6 +148,11 @@ class Complaint(SQLModel, table=True):
     """The candidate's mailbox when it was hosted at recording."""
     candidate_evidence: str | None = None
     """What named the candidate, in words a reviewer can check against the raw report."""
+    decision_error: str | None = None
+    """Why deciding this complaint failed, while it did (the complaint is kept, and its
+    decision retried; `pipeline/decision_retry.py`)."""
+    decision_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """How many times deciding it failed."""
     problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 

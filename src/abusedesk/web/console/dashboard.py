@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from abusedesk.access import Role
 from abusedesk.access.scope import company_scope, escalation_scope, mailbox_scope
+from abusedesk.record.decision_failures import failed_decisions
 from abusedesk.store.tables import (
     Company,
     Complaint,
@@ -71,12 +72,14 @@ def show_dashboard(call: Call) -> Page:
         .where(col(Escalation.status) != EscalationStatus.RESOLVED.value, escalation_scope(actor))
     ).scalar_one()
     quarantined = None
+    failed_decisions_count: tuple[int, int] | None = None
     if actor.role is Role.STAFF:
         quarantined = session.execute(
             select(func.count())
             .select_from(RawReport)
             .where(col(RawReport.status) == ReportStatus.QUARANTINED.value)
         ).scalar_one()
+        failed_decisions_count = failed_decisions(session)
     now = utcnow()
     return Page(
         "dashboard.html",
@@ -85,6 +88,7 @@ def show_dashboard(call: Call) -> Page:
             "open_suspensions": open_suspensions,
             "open_escalations": open_escalations,
             "quarantined": quarantined,
+            "failed_decisions": failed_decisions_count,
             "without_contact": _without_contact(call),
             "bars": _complaints_per_day(call, now),
             "chart_height": CHART_HEIGHT,
