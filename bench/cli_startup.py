@@ -155,16 +155,16 @@ def main() -> int:
 
     baseline = statistics.median(commands[0].wall)
     print(
-        f"workload: each command {rounds} times, interleaved (median); SQLite in a fresh temp "
-        "data dir with fixtures/abusedesk.toml and fixtures/accounts.csv imported; bytecode "
-        "cached (one warm-up round, not counted)"
+        f"workload: each command {rounds} times, interleaved, median; SQLite in a fresh temp "
+        "data dir\n          with fixtures/abusedesk.toml and fixtures/accounts.csv imported;\n"
+        "          bytecode cached (one warm-up round, not counted)"
     )
     print(
-        f"report: {REPORT.relative_to(REPO)}, charged to alice@shop.example; each ingest "
-        "records and decides a complaint of its own (a new Message-ID)"
+        f"report:   {REPORT.relative_to(REPO)}, charged to alice@shop.example;\n"
+        "          each ingest records and decides a complaint of its own (a new Message-ID)"
     )
     print()
-    print(f"{'command':34} {'wall s':>7} {'x (a)':>7} {'cpu s':>7}   target")
+    print(f"{'command':34} {'wall s':>7} {'x (a)':>7} {'cpu s':>7}   target (wall)")
     missed = False
     for command in commands:
         wall = statistics.median(command.wall)
@@ -174,10 +174,11 @@ def main() -> int:
             met = wall < target
             missed = missed or not met
             verdict = f"< {target} s: {'met' if met else 'NOT met'}"
-        print(
+        line = (
             f"{command.label:34} {wall:7.3f} {wall / baseline:7.1f} "
             f"{statistics.median(command.cpu):7.3f}   {verdict}"
         )
+        print(line.rstrip())
     return 1 if missed else 0
 
 
