@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 
@@ -13,6 +14,17 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 
 def main() -> None:
+    try:
+        run_command()
+    finally:
+        # What is left at exit goes with the process. Frozen, it is spared the collection
+        # the interpreter would otherwise make on the way out, which costs a short command
+        # (`ingest -`, once per report) a fifth of its time. The database connections were
+        # closed when the command ended (`CliContext.close`).
+        gc.freeze()
+
+
+def run_command() -> None:
     from abusedesk.cli.app import app
 
     debug = "--debug" in sys.argv[1:]

@@ -1,33 +1,28 @@
-"""`abusedesk parse`, `ingest` and `reports …`: reports in, and what became of them."""
+"""`abusedesk parse`, `ingest` and `reports …`: reports in, and what became of them.
+
+Each command imports the stages it runs when it runs: `parse` needs neither the
+rules nor the worker, and `ingest -`, which an MTA's pipe transport starts once
+per report, needs no progress bar and none of the `reports` listings.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from sqlalchemy import select
-from sqlmodel import Session, col
 
-from abusedesk.attribute import attribute_report
 from abusedesk.cli.context import cli_context
-from abusedesk.decide import policy_engine
 from abusedesk.errors import NotFoundError
-from abusedesk.ingest.files import STDIN, read_reports
-from abusedesk.ingest.spool import IncomingReport, store_reports
-from abusedesk.ingest.trust import trust_for_operator
-from abusedesk.parse import parse_report
-from abusedesk.pipeline.worker import ReportWorker
-from abusedesk.record.summary import readable_summary, report_summary
-from abusedesk.store.directory import DatabaseDirectory
-from abusedesk.store.engine import create_database_engine
-from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportSource, ReportStatus
 
 app = typer.Typer(help="Stored reports and what became of them.", no_args_is_help=True)
 
 STORE_BATCH = 200
+PROGRESS_FROM = 20
+"""Fewer reports than this are stored without a progress bar."""
 
 
 def parse_command(
@@ -36,6 +31,12 @@ def parse_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per report.")] = False,
 ) -> None:
     """Parse and attribute reports without storing anything."""
+    from abusedesk.attribute import attribute_report
+    from abusedesk.ingest.files import read_reports
+    from abusedesk.parse import parse_report
+    from abusedesk.record.summary import readable_summary, report_summary
+    from abusedesk.store.directory import DatabaseDirectory
+
     context = cli_context(ctx)
     directory = DatabaseDirectory(context.engine)
     for found in read_reports(files):
@@ -63,20 +64,20 @@ def ingest_command(
     ] = False,
 ) -> None:
     """Store reports, then process them. Exit 75 (try again) when the database is unavailable."""
+    from abusedesk.decide import policy_engine
+    from abusedesk.ingest.files import STDIN, read_reports
+    from abusedesk.ingest.spool import IncomingReport, store_reports
+    from abusedesk.ingest.trust import trust_for_operator
+    from abusedesk.pipeline.worker import ReportWorker
+    from abusedesk.store.engine import create_database_engine
+
     context = cli_context(ctx)
     engine = context.engine
     trusted, trust_reason = trust_for_operator(untrusted)
     source = ReportSource.STDIN if paths == [STDIN] else ReportSource.FILE
     found = list(read_reports(paths))
     stored = 0
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        transient=True,
-        disable=len(found) < 20,
-    ) as progress:
-        task = progress.add_task("storing", total=len(found))
+    with storing_progress(len(found)) as advance:
         for start in range(0, len(found), STORE_BATCH):
             batch = found[start : start + STORE_BATCH]
             stored += len(
@@ -94,7 +95,7 @@ def ingest_command(
                     ],
                 )
             )
-            progress.advance(task, len(batch))
+            advance(len(batch))
     write_engine = create_database_engine(context.settings.effective_database_url, for_worker=True)
     try:
         policy = policy_engine(context.settings)
@@ -105,6 +106,24 @@ def ingest_command(
     typer.echo(f"stored {stored} report(s); processed {processed}")
 
 
+@contextmanager
+def storing_progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A function that advances a progress bar on stderr by so many stored reports.
+
+    Below `PROGRESS_FROM` reports there is no bar to draw, and rich is not loaded.
+    """
+    if total < PROGRESS_FROM:
+        yield lambda _stored: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("storing", total=total)
+        yield lambda stored: progress.advance(task, stored)
+
+
 @app.command("list")
 def list_reports(
     ctx: typer.Context,
@@ -113,6 +132,11 @@ def list_reports(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
 ) -> None:
     """List stored reports with their status and, when set aside, the reason."""
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from abusedesk.store.tables import RawReport
+
     query = select(
         col(RawReport.id),
         col(RawReport.received_at),
@@ -156,6 +180,10 @@ def show_report(
     report_id: Annotated[int, typer.Argument(help="The report's id.")],
 ) -> None:
     """Print a stored report's raw message, as text."""
+    from sqlmodel import Session
+
+    from abusedesk.store.tables import RawReport
+
     with Session(cli_context(ctx).engine) as session:
         raw_report = session.get(RawReport, report_id)
         if raw_report is None:

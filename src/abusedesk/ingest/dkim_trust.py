@@ -34,8 +34,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import dkim
-
 from abusedesk.config import ProviderSettings
 from abusedesk.record.identity import SINGLETON_FIELDS, KeyKind, ReportIdentity
 
@@ -56,6 +54,10 @@ def dkim_trust(
     wanted = {domain.lower().rstrip(".") for domain in providers.dkim_domains}
     if not wanted or b"dkim-signature" not in raw[:65536].lower():
         return None
+    # dkimpy (and the DNS resolver it brings) is imported only for a report that has a
+    # signature to verify: most processes never see one (`abusedesk ingest -` of a file).
+    import dkim
+
     message = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     try:
         verifier = dkim.DKIM(message)
@@ -86,6 +88,8 @@ def dkim_trust(
 
 def _uncovered(verifier: Any, identity: ReportIdentity) -> str | None:
     """What the verified signature leaves open that the report is read or counted by."""
+    import dkim
+
     present = tuple(name.decode("ascii", "replace").lower() for name, _ in verifier.headers)
     if present != identity.outer_fields:
         return (

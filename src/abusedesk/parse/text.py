@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 
-from mailparser.utils import decode_header_part
-
 MAX_HEADER_CHARS = 8 * 1024
 """Header values are read only this far. No real header comes near it, and
 the stdlib's encoded-word decoder is not linear on hostile input."""
@@ -58,6 +56,10 @@ def decode_header_text(value: str | None) -> str | None:
         return None
     text = restore_8bit(unfold(value[:MAX_HEADER_CHARS]))
     if "=?" in text:
+        # mail-parser is imported only for a value that has encoded-words: importing it
+        # costs more than parsing a whole report, and most header values have none.
+        from mailparser.utils import decode_header_part
+
         # mail-parser already absorbs the charset errors it knows; anything
         # else leaves the raw text, which is still a faithful record.
         with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Row, bindparam, select, update
 from sqlmodel import Session, col
@@ -29,7 +29,6 @@ from abusedesk.config import Settings
 from abusedesk.decide import PolicyEngine
 from abusedesk.decide.locks import lock_batch
 from abusedesk.ingest.dkim_trust import DnsTxtLookup, dkim_trust
-from abusedesk.metrics import Metrics
 from abusedesk.parse import Report, parse_report
 from abusedesk.pipeline.claims import Claim, claim_reports, release_claims
 from abusedesk.pipeline.decision_retry import decide_kept, retry_failed_decisions
@@ -38,6 +37,10 @@ from abusedesk.record.identity import ReportIdentity, report_identity
 from abusedesk.store.directory import CachedDirectory, DatabaseDirectory
 from abusedesk.store.tables import RawReport
 from abusedesk.store.types import ReportStatus, utcnow
+
+if TYPE_CHECKING:
+    # Only `serve` counts: the Prometheus client is not loaded by `abusedesk ingest`.
+    from abusedesk.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

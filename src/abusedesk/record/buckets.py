@@ -16,10 +16,10 @@ and that batch's report must be retried rather than given up.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from abusedesk.store.tables import Complaint, ComplaintVolume
@@ -44,8 +44,18 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-# Built once per dialect: both databases speak INSERT … ON CONFLICT DO UPDATE.
-_UPSERT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+@cache
+def _upsert_for(dialect: str) -> Any:
+    """Built once per dialect: both databases speak INSERT … ON CONFLICT DO UPDATE. Each
+    dialect module is imported when its database is first written to: PostgreSQL's costs
+    a one-report `abusedesk ingest` on SQLite more than parsing the report does."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return _upsert(postgresql.insert)
+    from sqlalchemy.dialects import sqlite
+
+    return _upsert(sqlite.insert)
 
 
 def bucket_hour(at: datetime) -> datetime:
@@ -65,7 +75,7 @@ def move_complaint(session: Session, before: Counted | None, after: Counted | No
     if before == after:
         return
     connection = session.connection()
-    statement = _UPSERT[connection.dialect.name]
+    statement = _upsert_for(connection.dialect.name)
     for place, change in ((before, -1), (after, 1)):
         if place is not None:
             domain_id, at, kind, trusted = place

@@ -1,4 +1,9 @@
-"""Apply the Alembic migrations shipped inside the package."""
+"""Apply the Alembic migrations shipped inside the package.
+
+Alembic is imported by the functions that use it: loading it costs more than
+most commands do, and a database that is already current needs none of it
+(`store/schema.py` checks that with one query).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,25 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SCHEMA_LOCK = 0x61627573  # the advisory lock that migrating nodes queue on ("abus")
+HEAD_REVISION = "0010"
+"""The newest migration in migrations/versions, so that a current database is recognised
+without Alembic. Left behind by a new migration, it only sends every check the slow way,
+through Alembic; tests/cli/test_startup.py holds it equal to Alembic's head."""
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -35,6 +46,8 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
 
 def apply_migrations(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to `revision`; the caller holds `schema_lock`."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
@@ -65,11 +78,26 @@ def schema_lock(engine: Engine) -> Iterator[None]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def schema_is_current(engine: Engine) -> bool:
+    """True when the database records exactly `HEAD_REVISION`: one query, no Alembic."""
+    try:
+        with engine.connect() as connection:
+            recorded = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return list(recorded.scalars()) == [HEAD_REVISION]
+    except DBAPIError:
+        # No version table (an empty database), or no database: Alembic's own look says which.
+        return False
+
+
 def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
