@@ -98,7 +98,7 @@ def test_a_report_in_any_bytes_is_stored_and_processed(
     done = abusedesk(*args, stdin=raw, database_url=database_url, cwd=REPO)
 
     assert done.returncode == 0, done.stderr
-    parsed = abusedesk("parse", str(path), cwd=REPO)
+    parsed = abusedesk("parse", str(path), database_url=database_url, cwd=REPO)
     assert parsed.returncode == 0, parsed.stderr
 
 

@@ -13,13 +13,16 @@ everything else meanwhile.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from abusedesk.decide import PolicyEngine, decide_recorded_complaint
-from abusedesk.metrics import Metrics
 from abusedesk.record.decision_failures import MAX_DECISION_ATTEMPTS
+
+if TYPE_CHECKING:
+    from abusedesk.metrics import Metrics  # the Prometheus client only where serve runs
 from abusedesk.store.tables import Complaint
 
 log = logging.getLogger(__name__)

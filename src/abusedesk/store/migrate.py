@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SCHEMA_LOCK = 0x61627573  # the advisory lock that migrating nodes queue on ("abus")
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0012"
 """The newest migration in migrations/versions, so that a current database is recognised
 without Alembic. Left behind by a new migration, it only sends every check the slow way,
 through Alembic; tests/cli/test_startup.py holds it equal to Alembic's head."""
