@@ -16,6 +16,7 @@ from abusedesk.cli import (
     decisions,
     demo,
     doctor,
+    init,
     mailbox,
     notices,
     reports,
@@ -42,6 +43,7 @@ app.command("parse")(reports.parse_command)
 app.command("ingest")(reports.ingest_command)
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
+app.command("init")(init.init_command)
 app.add_typer(rules.app, name="rules")
 app.add_typer(decisions.app, name="decisions")
 app.add_typer(users.app, name="users")
