@@ -170,7 +170,7 @@ def redacted_complaint(relayed: bytes) -> bytes:
     """A provider's ARF report about `relayed`, every address in it redacted.
 
     The provider adds its own Received hop on top (from our relay's public
-    address, as fixtures/abusedesk.toml lists it); the rest is what our relay
+    address, as the demo configuration lists it); the rest is what our relay
     delivered, with every address replaced the way providers redact them.
     """
     text = relayed.decode().replace("\r\n", "\n")
