@@ -227,3 +227,16 @@ def test_serve_answers_smtp_http_and_the_policy_port_then_stops_cleanly(
         engine.dispose()
     # Not an account here, so nobody is charged: what matters is that the worker ran it.
     assert statuses == ["quarantined"]
+
+
+def test_the_demo_runs_from_the_wheel(installed: Installed, work: Path, tmp_path: Path) -> None:
+    ports = ("--smtp-port", "0", "--web-port", "0", "--policy-port", "0")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    told = checked(
+        installed.abusedesk("demo", "--once", *ports, cwd=work, env={"TMPDIR": str(temporary)})
+    )
+    assert "newsletter@shop.example: sending suspended by rule 'soft-suspend'" in told
+    assert f"{installed.venv / 'bin' / 'abusedesk'} --config " in told
+    # Its data was in a temporary folder, removed at the end; nothing was written here.
+    assert list(temporary.iterdir()) == [] and list(work.iterdir()) == []

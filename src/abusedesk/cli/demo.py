@@ -36,7 +36,8 @@ def demo_command(
         int, typer.Option(help="SMTP port for reports (0: any free port).", min=0, max=65535)
     ] = 2525,
     web_port: Annotated[
-        int, typer.Option(help="HTTP port for metrics (0: any free port).", min=0, max=65535)
+        int,
+        typer.Option(help="HTTP port: console, API, metrics (0: any free port).", min=0, max=65535),
     ] = 8025,
     policy_port: Annotated[
         int,

@@ -77,7 +77,7 @@ def _send_samples(context: CliContext, listening: Listening, samples: list[Sampl
     host, port = listening.smtp
     typer.echo(
         f"\n1. Sending {len(samples)} sample feedback reports to {DEMO_RECIPIENT} over SMTP on "
-        f"{host}:{port}, dated within the last {len(samples)} minutes …"
+        f"{host}:{port}, dated within the last hour …"
     )
     with smtplib.SMTP(host, port, timeout=30) as client:
         for sample in samples:
