@@ -9,11 +9,13 @@ writes none of them and names the first it found.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from abusedesk.cli.demo_hints import hint_command
 from abusedesk.config import packaged_rules
 from abusedesk.decide.scenarios import scenarios_path
 from abusedesk.errors import RefusedError
@@ -104,7 +106,7 @@ def init_command(
         encoding="utf-8",
     )
     typer.echo(f"wrote {config}, {rules} and {scenarios_path(rules).name} beside it")
-    typer.echo(f"next: abusedesk --config {config} rules check")
+    typer.echo(f"next: {hint_command()} --config {shlex.quote(str(config))} rules check")
 
 
 def toml_string(path: Path) -> str:
