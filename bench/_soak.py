@@ -123,14 +123,14 @@ def soak(duration: float, clients: int, workers: int | None) -> int:
 
 def run(duration: float, clients: int, workers: int | None) -> int:
     bodies = [m.rpartition(b"\r\n\r\nbench copy")[0] for m in intake.corpus_messages(64)]
-    config = str(intake.REPO / "fixtures" / "abusedesk.toml")
+    config = str(intake.DEMO / "abusedesk.toml")
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         port = intake.free_port()
         env = intake.abusedesk_env(data_dir, port, workers)
         cli = [sys.executable, "-m", "abusedesk", "--config", config]
         imported = subprocess.run(
-            [*cli, "accounts", "import", str(intake.REPO / "fixtures" / "accounts.csv")],
+            [*cli, "accounts", "import", str(intake.DEMO / "accounts.csv")],
             env=env,
             capture_output=True,
         )

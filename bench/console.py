@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from abusedesk.access import Role
 from abusedesk.access.users import add_user, issue_api_token
-from abusedesk.config import load_settings
+from abusedesk.config import load_settings, packaged_rules
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.loader import load_rules
 from abusedesk.metrics import Metrics
@@ -60,7 +60,6 @@ from abusedesk.web.console.mount import build_console
 from abusedesk.web.provisioning import ProvisioningApi
 from abusedesk.web.session import COOKIE_NAME, SessionData
 
-REPO = Path(__file__).resolve().parents[1]
 COMPANIES, MAILBOXES_PER_DOMAIN = 50, 100
 REPORTERS = [f"fbl.provider{n}.example" for n in range(20)]
 CHUNK = 20_000
@@ -369,7 +368,7 @@ def main() -> None:
         environ={
             "ABUSEDESK_DATABASE_URL": url,
             "ABUSEDESK_DATA_DIR": str(folder),
-            "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
+            "ABUSEDESK_RULES__PATH": str(packaged_rules()),
         },
     )
     policy = PolicyEngine(load_rules(settings.rules.path))

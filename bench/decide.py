@@ -3,7 +3,7 @@
 The large history is 1,000,000 stored complaints: 100,000 of them in one domain
 within the last 24 hours, the rest spread over 30 days and 200 domains, with
 25 hours of metered sent volume for the hot domain and a tenth of the other
-mailboxes. The 10 rules are the five of rules/default.yaml and five more that
+mailboxes. The 10 rules are the five of the default policy and five more that
 read domain-wide, company-wide, untrusted and weekly counters. Each measured
 decision records a new complaint and decides it in the same transaction, as
 the worker does (commits every 100 decisions, so that the disk's fsync does not
@@ -35,6 +35,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
+from abusedesk.config import packaged_rules
 from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.loader import load_rules
@@ -54,7 +55,6 @@ from abusedesk.store.tables import (
     Suspension,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DOMAINS, MAILBOXES_PER_DOMAIN, HOT_SHARE = 200, 100, 0.1
 CHUNK = 20_000
@@ -93,7 +93,7 @@ EXTRA_COUNTERS = """
 
 
 def ten_rules(folder: Path, mode: str) -> Path:
-    text = (REPO / "rules" / "default.yaml").read_text().replace("mode: enforce", f"mode: {mode}")
+    text = packaged_rules().read_text().replace("mode: enforce", f"mode: {mode}")
     text = text.replace("counters:\n", "counters:" + EXTRA_COUNTERS, 1) + EXTRA_RULES
     path = folder / f"ten-{mode}.yaml"
     path.write_text(text)
@@ -331,9 +331,7 @@ def main() -> None:
                     print(f"{'':>24}{run.carried_out()}")
         engine, _ = histories[f"{args.complaints:,} complaints"]
         started = time.perf_counter()
-        report = replay(
-            engine, load_rules(REPO / "rules" / "default.yaml"), NOW - timedelta(days=31), NOW
-        )
+        report = replay(engine, load_rules(packaged_rules()), NOW - timedelta(days=31), NOW)
         elapsed = time.perf_counter() - started
         print(
             f"replay of {report.events:,} events ({args.complaints:,} stored complaints, "

@@ -50,9 +50,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+DEMO = Path(str(files("abusedesk").joinpath("demo")))  # the demo's config and accounts
 CORPUS = REPO.parent / "shared" / "corpus" / "arf"
 RECIPIENT = "fbl@abusedesk.example"
 TARGET_STORED = 0.7
@@ -238,14 +240,14 @@ def run_abusedesk(
     workers: int | None,
 ) -> Figure:
     """(b) without a worker: until the last 250; (c) with: until the last report is processed."""
-    config = str(REPO / "fixtures" / "abusedesk.toml")
+    config = str(DEMO / "abusedesk.toml")
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         port = free_port()
         env = abusedesk_env(data_dir, port, workers)
         cli = [sys.executable, "-m", "abusedesk", "--config", config]
         imported = subprocess.run(
-            [*cli, "accounts", "import", str(REPO / "fixtures" / "accounts.csv")],
+            [*cli, "accounts", "import", str(DEMO / "accounts.csv")],
             env=env,
             capture_output=True,
         )

@@ -28,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.conftest import DEMO  # noqa: E402
 from tests.support.reports import numbered_report  # noqa: E402
 
 from abusedesk.accounts.csv_reader import read_account_rows  # noqa: E402
@@ -39,7 +40,7 @@ from abusedesk.store.engine import create_database_engine  # noqa: E402
 from abusedesk.store.migrate import upgrade_database  # noqa: E402
 
 RECIPIENT = "fbl@abusedesk.example"
-LIMIT = 5  # rules/default.yaml: complaint_limit
+LIMIT = 5  # the packaged default policy (abusedesk/rules/default.yaml): complaint_limit
 
 
 def crlf(raw: bytes) -> bytes:
@@ -136,13 +137,12 @@ def main() -> None:
         import_accounts(engine, read_account_rows(accounts))
         engine.dispose()
         settings = load_settings(
-            REPO / "fixtures" / "abusedesk.toml",
+            DEMO / "abusedesk.toml",
             environ={
                 "ABUSEDESK_DATABASE_URL": url,
                 "ABUSEDESK_DATA_DIR": folder,
                 "ABUSEDESK_SMTP__PORT": "0",
                 "ABUSEDESK_POLICY__PORT": "0",
-                "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
                 "ABUSEDESK_RULES__RELOAD": "false",
                 # The worker processes log every report at INFO; the figures are what matter.
                 "ABUSEDESK_LOG_LEVEL": "WARNING",

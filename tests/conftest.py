@@ -16,6 +16,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,17 @@ from sqlalchemy.engine import make_url
 
 from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
-from abusedesk.config import Settings, load_settings
+from abusedesk.config import Settings, load_settings, packaged_rules
 from abusedesk.service import Listening, Roles, run_service
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.migrate import upgrade_database
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+DEFAULT_RULES = packaged_rules()
+# The demo's configuration (our relays, provider networks) and sample account directory are
+# package data: read them from the package, as `abusedesk demo` does.
+DEMO = Path(str(files("abusedesk").joinpath("demo")))
 CORPUS = REPO.parent / "shared" / "corpus" / "arf"
 POSTGRES_ADMIN_URL = os.environ.get(
     "ABUSEDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -113,22 +118,21 @@ def run_cli(
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """The demo configuration (our relays, provider networks) on this test's database."""
     return load_settings(
-        FIXTURES / "abusedesk.toml",
+        DEMO / "abusedesk.toml",
         environ={
             "ABUSEDESK_DATABASE_URL": database_url,
             "ABUSEDESK_DATA_DIR": str(tmp_path / "data"),
             "ABUSEDESK_SMTP__PORT": "0",
             "ABUSEDESK_WEB__PORT": "0",
             "ABUSEDESK_POLICY__PORT": "0",
-            "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
         },
     )
 
 
 @pytest.fixture
 def directory_engine(engine: Engine) -> Engine:
-    """A migrated database holding the sample account directory from fixtures/."""
-    import_accounts(engine, read_account_rows(FIXTURES / "accounts.csv"))
+    """A migrated database holding the demo's sample account directory."""
+    import_accounts(engine, read_account_rows(DEMO / "accounts.csv"))
     return engine
 
 

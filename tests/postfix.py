@@ -5,7 +5,7 @@ has a directory of its own under /tmp (its queue is worked on by the `postfix`
 user, which cannot enter pytest's private base directory), with a `main.cf`
 and a `master.cf` of its own, and runs in the foreground (`postfix -c DIR
 start-fg`) with its log on stdout. It calls itself our outbound relay
-(`relay1.out.hostingplatform.example`, as in fixtures/abusedesk.toml), so the
+(`relay1.out.hostingplatform.example`, as in the demo configuration), so the
 Received header it writes is the one attribution trusts. The sink plays the
 provider: it keeps every message the relay delivers.
 """

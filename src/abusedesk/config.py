@@ -107,9 +107,44 @@ class AttributionSettings(Section):
         return _networks(networks)
 
 
+def packaged_rules() -> Path:
+    """The default policy packaged with abusedesk: `abusedesk/rules/default.yaml`.
+
+    It runs when no `[rules] path` is configured, and `abusedesk init` copies it (with
+    its scenarios, `default.scenarios.yaml`) for editing. A file on disk, not only a
+    resource: the reload watcher, `rules status` and the decisions name it by path.
+    """
+    # Imported here, not at the top: only building settings pays for importlib.resources.
+    from importlib.resources import files
+
+    resource = files("abusedesk").joinpath("rules", "default.yaml")
+    if not isinstance(resource, Path):
+        raise ConfigError(
+            "abusedesk is installed where its files are not on disk (a zip?): "
+            "set [rules] path to a rules file"
+        )
+    return resource
+
+
 class RulesSettings(Section):
-    path: Path = Path("rules/default.yaml")
+    path: Path = Field(default_factory=packaged_rules)
+    """The policy file; by default the one packaged with abusedesk."""
     reload: bool = True
+
+    @property
+    def packaged(self) -> bool:
+        """True when the policy is the default packaged with abusedesk, not a file of one's own."""
+        return self.path == packaged_rules()
+
+    def existing_path(self) -> Path:
+        """`path`, which must exist: a configured rules file that is missing is a configuration
+        error (exit 78) found before anything is stored, not a policy that silently never runs."""
+        if not self.path.is_file():
+            raise ConfigError(
+                f"[rules] path {self.path}: no such rules file (`abusedesk init` writes an "
+                "editable copy of the default policy; without the key the packaged one runs)"
+            )
+        return self.path
 
 
 class NoticesSettings(Section):

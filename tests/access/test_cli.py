@@ -11,10 +11,10 @@ from sqlmodel import Session
 from abusedesk.access.users import get_user, user_for_api_token, verify_password
 from abusedesk.decide.decide import decide_after_complaint
 from abusedesk.store.types import utcnow
-from tests.conftest import REPO, run_cli
+from tests.conftest import DEFAULT_RULES, run_cli
 from tests.decide.conftest import add_complaint, mailbox_id, policy_from
 
-ENV = {"ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml")}
+ENV = {"ABUSEDESK_RULES__PATH": str(DEFAULT_RULES)}
 
 
 def cli(database_url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -72,7 +72,7 @@ def test_users_add_list_and_token(directory_engine: Engine, database_url: str) -
 def test_suspensions_list_filters_and_lift_errors(
     directory_engine: Engine, database_url: str
 ) -> None:
-    policy = policy_from(REPO / "rules" / "default.yaml")
+    policy = policy_from(DEFAULT_RULES)
     start = utcnow() - timedelta(hours=3)
     with Session(directory_engine) as session:
         for address in ("alice@shop.example", "orders@bakery.example", "info@hikers.example"):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tests.conftest import DEMO
 
 from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.config import AttributionSettings, load_settings
@@ -52,12 +53,12 @@ class HostedDirectory:
 
 @pytest.fixture(scope="session")
 def settings() -> AttributionSettings:
-    return load_settings(FIXTURES / "abusedesk.toml", environ={}).attribution
+    return load_settings(DEMO / "abusedesk.toml", environ={}).attribution
 
 
 @pytest.fixture(scope="session")
 def directory() -> HostedDirectory:
-    return HostedDirectory(row.address for row in read_account_rows(FIXTURES / "accounts.csv"))
+    return HostedDirectory(row.address for row in read_account_rows(DEMO / "accounts.csv"))
 
 
 def build_report(

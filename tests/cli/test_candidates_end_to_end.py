@@ -17,7 +17,7 @@ import time
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
-from tests.conftest import FIXTURES, REPO, RunningService, crlf, run_cli
+from tests.conftest import DEFAULT_RULES, DEMO, RunningService, crlf, run_cli
 from tests.notify.conftest import notice_settings, wait_for, with_notices
 from tests.support.reports import ATTACKER_IP, outsider_forgery
 from tests.support.smtp_sink import SmtpSink
@@ -29,8 +29,8 @@ from abusedesk.service import Roles
 from abusedesk.store.tables import Complaint, Mailbox, Notice, RawReport, Suspension
 
 ALICE = "alice@shop.example"
-ENV = {"ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml")}
-CONFIG = str(FIXTURES / "abusedesk.toml")
+ENV = {"ABUSEDESK_RULES__PATH": str(DEFAULT_RULES)}
+CONFIG = str(DEMO / "abusedesk.toml")
 NOTE = "Acme confirmed alice sent this one from the web shop"
 
 

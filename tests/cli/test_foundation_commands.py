@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import DEMO, run_cli
 
 
 def test_version_and_help_tree() -> None:
@@ -48,12 +48,10 @@ def test_database_unavailable_is_a_temporary_failure(tmp_path: Path) -> None:
 
 
 def test_import_list_and_show(database_url: str, tmp_path: Path) -> None:
-    imported = run_cli(
-        "accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url
-    )
+    imported = run_cli("accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url)
     assert imported.returncode == 0, imported.stderr
     assert "10 mailboxes created" in imported.stdout
-    again = run_cli("accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url)
+    again = run_cli("accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url)
     assert "(nothing changed)" in again.stdout
 
     listed = json.loads(run_cli("accounts", "list", "--json", database_url=database_url).stdout)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import CORPUS, FIXTURES, run_cli
+from tests.conftest import CORPUS, DEMO, FIXTURES, run_cli
 from tests.support.candidates import FORGED_REASON, unproven
 from tests.support.reports import outsider_forgery
 
 from abusedesk.parse import parse_report
 from abusedesk.record.summary import readable_summary, report_summary
 
-CONFIG = str(FIXTURES / "abusedesk.toml")
+CONFIG = str(DEMO / "abusedesk.toml")
 CONTRACT_KEYS = {
     "file",
     "kind",
@@ -64,7 +64,7 @@ def test_parse_json_prints_one_object_per_file(database_url: str) -> None:
 
 
 def test_parse_attributes_with_the_configured_directory(database_url: str) -> None:
-    run_cli("accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url)
+    run_cli("accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url)
     fixtures = sorted((FIXTURES / "reports" / "attribution").glob("*.eml"))
     result = run_cli(
         "--config", CONFIG, "parse", "--json", *map(str, fixtures), database_url=database_url
@@ -96,7 +96,7 @@ def test_an_unproven_report_shows_its_candidate_beside_no_mailbox() -> None:
 def test_parse_json_shows_the_outsiders_victim_as_a_candidate_only(
     database_url: str, tmp_path: Path
 ) -> None:
-    run_cli("accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url)
+    run_cli("accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url)
     forged = tmp_path / "forged.eml"
     forged.write_bytes(outsider_forgery(1))
     result = run_cli("--config", CONFIG, "parse", "--json", str(forged), database_url=database_url)
@@ -109,7 +109,7 @@ def test_parse_json_shows_the_outsiders_victim_as_a_candidate_only(
 
 
 def test_ingest_folder_then_list_quarantined(database_url: str, tmp_path: Path) -> None:
-    run_cli("accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url)
+    run_cli("accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url)
     result = run_cli("--config", CONFIG, "ingest", str(CORPUS), database_url=database_url)
     assert result.returncode == 0, result.stderr
     count = len(list(CORPUS.glob("*.eml")))

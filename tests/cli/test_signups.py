@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlmodel import Session
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import DEMO, run_cli
 
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.tables import Escalation
@@ -32,7 +32,7 @@ def test_a_burst_of_signups_in_one_domain_is_escalated(database_url: str, tmp_pa
     env = {"ABUSEDESK_RULES__PATH": str(rules)}
     assert run_cli("rules", "check", str(rules), env=env).returncode == 0
     imported = run_cli(
-        "accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url, env=env
+        "accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url, env=env
     )
     assert imported.returncode == 0, imported.stderr
     assert "9 signups decided" in imported.stdout  # guide@hikers.example has no created_at
@@ -72,7 +72,7 @@ def test_a_broken_rules_file_stops_the_import_before_it_starts(
 ) -> None:
     env = {"ABUSEDESK_RULES__PATH": str(tmp_path / "missing.yaml")}
     result = run_cli(
-        "accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url, env=env
+        "accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url, env=env
     )
     assert result.returncode != 0 and "missing.yaml" in result.stderr
     listed = run_cli("accounts", "list", "--json", database_url=database_url, env=env)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import FIXTURES, REPO, run_cli
+from tests.conftest import DEFAULT_RULES, DEMO, run_cli
 from tests.support.reports import numbered_report
 
-ENV = {"ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml")}
-CONFIG = str(FIXTURES / "abusedesk.toml")
+ENV = {"ABUSEDESK_RULES__PATH": str(DEFAULT_RULES)}
+CONFIG = str(DEMO / "abusedesk.toml")
 
 
 def write_reports(folder: Path, numbers: range, sender: str) -> Path:
@@ -27,7 +27,7 @@ def mailbox(address: str, database_url: str) -> dict[str, object]:
 
 
 def test_five_do_not_suspend_the_sixth_does(database_url: str, tmp_path: Path) -> None:
-    run_cli("accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url)
+    run_cli("accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url)
     five = write_reports(tmp_path / "five", range(1, 6), "bob@shop.example")
     assert (
         run_cli(
@@ -54,7 +54,7 @@ def test_five_do_not_suspend_the_sixth_does(database_url: str, tmp_path: Path) -
 
 
 def test_untrusted_reports_never_suspend(database_url: str, tmp_path: Path) -> None:
-    run_cli("accounts", "import", str(FIXTURES / "accounts.csv"), database_url=database_url)
+    run_cli("accounts", "import", str(DEMO / "accounts.csv"), database_url=database_url)
     six = write_reports(tmp_path / "six", range(1, 7), "bob@shop.example")
     run_cli(
         "--config", CONFIG, "ingest", "--untrusted", str(six), database_url=database_url, env=ENV

@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
-from tests.conftest import REPO
+from tests.conftest import DEFAULT_RULES
 
 from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.loader import load_rules
 from abusedesk.record.complaints import record_synthetic_complaint
 from abusedesk.store.tables import Complaint, Mailbox
 
-DEFAULT_RULES = REPO / "rules" / "default.yaml"
 _serial = itertools.count()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
-from tests.conftest import FIXTURES, REPO, RunningService, run_cli
+from tests.conftest import DEFAULT_RULES, DEMO, RunningService, run_cli
 from tests.dovecot import free_port, running_dovecot
 from tests.enforce.conftest import REJECT
 from tests.enforce.lifecycle import lift, suspend
@@ -151,11 +151,11 @@ def test_a_redacted_complaint_is_attributed_by_the_queue_id_the_relay_reported(
     report.write_bytes(redacted_complaint(raw))
     ingested = run_cli(
         "--config",
-        str(FIXTURES / "abusedesk.toml"),
+        str(DEMO / "abusedesk.toml"),
         "ingest",
         str(report),
         database_url=settings.database_url,
-        env={"ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml")},
+        env={"ABUSEDESK_RULES__PATH": str(DEFAULT_RULES)},
     )
     assert ingested.returncode == 0, ingested.stderr
     with Session(directory_engine) as session:
@@ -170,7 +170,7 @@ def redacted_complaint(relayed: bytes) -> bytes:
     """A provider's ARF report about `relayed`, every address in it redacted.
 
     The provider adds its own Received hop on top (from our relay's public
-    address, as fixtures/abusedesk.toml lists it); the rest is what our relay
+    address, as the demo configuration lists it); the rest is what our relay
     delivered, with every address replaced the way providers redact them.
     """
     text = relayed.decode().replace("\r\n", "\n")

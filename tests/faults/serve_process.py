@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import DEFAULT_RULES, DEMO
 
 LISTENING = re.compile(r"reports accepted by SMTP on ([0-9.]+):(\d+)")
 POLICY = re.compile(r"Postfix policy service on ([0-9.]+):(\d+)")
@@ -75,13 +75,13 @@ def serve_process(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ABUSEDESK_")}
     environment.update(
         {
-            "ABUSEDESK_CONFIG": str(FIXTURES / "abusedesk.toml"),
+            "ABUSEDESK_CONFIG": str(DEMO / "abusedesk.toml"),
             "ABUSEDESK_DATABASE_URL": database_url,
             "ABUSEDESK_DATA_DIR": str(data_dir),
             "ABUSEDESK_SMTP__PORT": "0",
             "ABUSEDESK_WEB__PORT": "0",
             "ABUSEDESK_POLICY__PORT": "0",
-            "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
+            "ABUSEDESK_RULES__PATH": str(DEFAULT_RULES),
             "ABUSEDESK_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }

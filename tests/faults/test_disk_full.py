@@ -23,7 +23,7 @@ from abusedesk.service import Roles
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.migrate import upgrade_database
 from abusedesk.store.tables import RawReport
-from tests.conftest import FIXTURES, REPO, RunningService, crlf
+from tests.conftest import DEFAULT_RULES, DEMO, RunningService, crlf
 from tests.faults.conftest import send_report
 from tests.support.reports import numbered_report
 
@@ -75,13 +75,13 @@ def test_a_full_disk_answers_451_keeps_the_database_intact_and_recovers(tmp_path
     with small_disk(tmp_path / "data") as data:
         url = f"sqlite:///{data / 'abusedesk.sqlite3'}"
         settings: Settings = load_settings(
-            FIXTURES / "abusedesk.toml",
+            DEMO / "abusedesk.toml",
             environ={
                 "ABUSEDESK_DATABASE_URL": url,
                 "ABUSEDESK_DATA_DIR": str(data),
                 "ABUSEDESK_SMTP__PORT": "0",
                 "ABUSEDESK_WEB__PORT": "0",
-                "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
+                "ABUSEDESK_RULES__PATH": str(DEFAULT_RULES),
             },
         )
         engine = create_database_engine(url)

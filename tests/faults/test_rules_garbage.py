@@ -18,7 +18,7 @@ from abusedesk.config import Settings
 from abusedesk.decide.reload import read_status
 from abusedesk.service import Roles
 from abusedesk.store.tables import Decision, RawReport
-from tests.conftest import REPO, RunningService, crlf, run_cli
+from tests.conftest import DEFAULT_RULES, RunningService, crlf, run_cli
 from tests.faults.conftest import Address, on_sqlite, wait_for
 from tests.support.reports import numbered_report
 
@@ -66,7 +66,7 @@ def test_garbage_rules_under_load_are_rejected_and_a_good_file_is_picked_up(
     settings: Settings, directory_engine: Engine, tmp_path: Path
 ) -> None:
     rules = tmp_path / "rules.yaml"
-    text = (REPO / "rules" / "default.yaml").read_text()
+    text = (DEFAULT_RULES).read_text()
     rules.write_text(text)
     good = hashlib.sha256(rules.read_bytes()).hexdigest()
     configured = settings.model_copy(

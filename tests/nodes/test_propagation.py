@@ -25,11 +25,11 @@ from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.migrate import upgrade_database
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import DEFAULT_RULES, DEMO
 from tests.enforce.lifecycle import lift, suspend
 from tests.support.nodes import Node
 
-RULES = REPO / "rules" / "default.yaml"
+RULES = DEFAULT_RULES
 ROUNDS = 5
 LIMIT_SECONDS = 1.0
 
@@ -48,7 +48,7 @@ def test_suspensions_and_lifts_reach_another_nodes_policy_service_within_a_secon
 ) -> None:
     engine = create_database_engine(database_url)
     upgrade_database(engine)
-    import_accounts(engine, read_account_rows(FIXTURES / "accounts.csv"))
+    import_accounts(engine, read_account_rows(DEMO / "accounts.csv"))
     node = Node("policy", database_url, tmp_path, RULES, "--policy")
     address = "alice@shop.example"
     suspended: list[float] = []

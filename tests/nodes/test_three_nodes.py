@@ -37,7 +37,7 @@ from sqlmodel import Session, col
 from abusedesk.pipeline.claims import pending_count
 from abusedesk.store.engine import create_database_engine
 from abusedesk.store.tables import Complaint, Escalation, Mailbox, RawReport, Suspension
-from tests.conftest import REPO, crlf
+from tests.conftest import DEFAULT_RULES, crlf
 from tests.support.nodes import Node, new_schema_url, run_abusedesk
 from tests.support.reports import numbered_report
 
@@ -47,7 +47,7 @@ YOUNG_EVERY = 5  # every fifth domain's mailboxes signed up the day before: frau
 REPORTS = DOMAINS * sum(COMPLAINTS_PER_MAILBOX)  # 5,000
 CLIENTS = 8
 KILL_AT = (1500, 3000)  # kill the second node once this many reports got their 250
-RULES = REPO / "rules" / "default.yaml"
+RULES = DEFAULT_RULES
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from abusedesk.decide.engine import PolicyEngine
 from abusedesk.decide.loader import load_rules
 from abusedesk.notify.compose import NoticeComposer
 from abusedesk.store.types import utcnow
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli
 from tests.decide.conftest import DEFAULT_RULES, add_complaint, mailbox_id
 from tests.notify.conftest import FROM, PLATFORM, notice_settings
 from tests.support.smtp_sink import SmtpSink
@@ -38,7 +38,7 @@ def test_notices_list_show_and_send(
                 decide_after_complaint(session, complaint.id, policy)
         session.commit()
     env = {
-        "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
+        "ABUSEDESK_RULES__PATH": str(DEFAULT_RULES),
         "ABUSEDESK_NOTICES__SMARTHOST_PORT": str(sink.port),
         "ABUSEDESK_NOTICES__FROM_ADDRESS": FROM,
         "ABUSEDESK_NOTICES__PLATFORM_ABUSE_ADDRESS": PLATFORM,

@@ -12,7 +12,7 @@ from abusedesk.decide import policy_engine
 from abusedesk.errors import ConfigError
 from abusedesk.notify.context import NoticeContext, Sample
 from abusedesk.notify.templates import NoticeTemplates
-from tests.conftest import REPO, run_cli
+from tests.conftest import DEFAULT_RULES, run_cli
 from tests.notify.conftest import at
 
 CONTEXT = NoticeContext(
@@ -126,7 +126,7 @@ def test_start_up_and_rules_check_refuse_a_broken_template(
     checked = run_cli(
         "rules",
         "check",
-        str(REPO / "rules" / "default.yaml"),
+        str(DEFAULT_RULES),
         database_url=database_url,
         env={"ABUSEDESK_NOTICES__TEMPLATES_DIR": str(folder)},
     )

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
-from tests.conftest import REPO, RunningService, crlf
+from tests.conftest import DEFAULT_RULES, RunningService, crlf
 from tests.dovecot import Dovecot, MailUser, running_dovecot
 from tests.support.reports import numbered_report
 from tests.support.signing import SigningKey, make_signing_key
@@ -65,7 +65,7 @@ def send(service: RunningService, *reports: bytes) -> list[int]:
 
 
 def process(engine: Engine, settings: Settings, key: SigningKey) -> None:
-    policy = PolicyEngine(load_rules(REPO / "rules" / "default.yaml"))
+    policy = PolicyEngine(load_rules(DEFAULT_RULES))
     worker = ReportWorker(engine, settings, dns_lookup=key.dns(PROVIDER), policy=policy)
     worker.run_until_idle()
 

@@ -10,8 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import DEMO
+
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / "fixtures" / "abusedesk.toml"
+CONFIG = DEMO / "abusedesk.toml"
 
 
 def free_port() -> int:
@@ -44,7 +46,7 @@ class ServiceProcess:
 
     def import_accounts(self) -> None:
         """The sample account directory, so that reports from its mailboxes are attributed."""
-        accounts = str(REPO / "fixtures" / "accounts.csv")
+        accounts = str(DEMO / "accounts.csv")
         subprocess.run(
             [
                 sys.executable,

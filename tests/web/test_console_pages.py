@@ -95,6 +95,7 @@ def test_reports_search_the_raw_text_and_reprocessing(world: World) -> None:
 def test_the_policy_page_shows_the_running_rules(world: World) -> None:
     page = world.client("sam").get("/policy").text
     assert "complaints_24h" in page and "(running)" in page
+    assert "the default policy packaged with abusedesk" in page  # no [rules] path configured
     assert "No shadow-mode decisions recorded." in page
     replay = world.client("sam").get("/policy/replay", params={"since": "1d"}).text
     assert "Nothing was carried out" in replay

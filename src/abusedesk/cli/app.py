@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "abusedesk.cli.reports:ingest_command",
     "serve": "abusedesk.cli.serve:serve_command",
     "demo": "abusedesk.cli.demo:demo_command",
+    "init": "abusedesk.cli.init:init_command",
     "doctor": "abusedesk.cli.doctor:doctor_command",
     "db": "abusedesk.cli.db:app",
     "accounts": "abusedesk.cli.accounts:app",

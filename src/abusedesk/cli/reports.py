@@ -72,6 +72,9 @@ def ingest_command(
     from abusedesk.store.engine import create_database_engine
 
     context = cli_context(ctx)
+    # Before anything is stored: a missing or broken rules file stops the command here
+    # (exit 78 or 1), rather than leaving stored reports that nothing processes.
+    policy = policy_engine(context.settings)
     engine = context.engine
     trusted, trust_reason = trust_for_operator(untrusted)
     source = ReportSource.STDIN if paths == [STDIN] else ReportSource.FILE
@@ -98,7 +101,6 @@ def ingest_command(
             advance(len(batch))
     write_engine = create_database_engine(context.settings.effective_database_url, for_worker=True)
     try:
-        policy = policy_engine(context.settings)
         worker = ReportWorker(engine, context.settings, write_engine=write_engine, policy=policy)
         processed = worker.run_until_idle()
     finally:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from abusedesk.cli.context import cli_context
+from abusedesk.config import packaged_rules
 from abusedesk.decide.expr import parse_duration
 from abusedesk.decide.loader import load_rules, read_rules
 from abusedesk.decide.params import list_params, set_param
@@ -31,7 +32,13 @@ RulesFile = Annotated[
 
 
 def _rules_path(ctx: typer.Context, given: Path | None) -> Path:
-    return given if given is not None else cli_context(ctx).settings.rules.path
+    return given if given is not None else cli_context(ctx).settings.rules.existing_path()
+
+
+def _named(path: Path | str) -> str:
+    """A rules file's path, and whether it is the default policy packaged with abusedesk."""
+    packaged = Path(path) == packaged_rules()
+    return f"{path} (the packaged default policy)" if packaged else str(path)
 
 
 @app.command("check")
@@ -102,7 +109,7 @@ def status(ctx: typer.Context) -> None:
         typer.echo(f"no running service has loaded rules (no status in {settings.data_dir})")
     else:
         typer.echo(
-            f"active:   {current.path} sha256 {current.active_sha256[:12]} "
+            f"active:   {_named(current.path)} sha256 {current.active_sha256[:12]} "
             f"(loaded {current.loaded_at}, pid {current.pid})"
         )
         if current.rejected_at:
@@ -112,16 +119,20 @@ def status(ctx: typer.Context) -> None:
             )
             for problem in current.problems or []:
                 typer.echo(f"  {problem}")
-    on_disk = read_rules(settings.rules.path)
-    if on_disk.ruleset is None:
+    # Not existing_path(): a service may run on rules whose file has gone since it started.
+    path = settings.rules.path
+    on_disk = read_rules(path)
+    if not path.is_file():
+        typer.echo(f"on disk:  {path}: no such rules file")
+    elif on_disk.ruleset is None:
         typer.echo(
-            f"on disk:  {settings.rules.path} does not check "
+            f"on disk:  {_named(path)} does not check "
             f"({len(on_disk.problems)} problem(s): run `abusedesk rules check`)"
         )
     else:
         same = current is not None and current.active_sha256 == on_disk.ruleset.sha256
         typer.echo(
-            f"on disk:  {settings.rules.path} sha256 {on_disk.ruleset.sha256[:12]}"
+            f"on disk:  {_named(path)} sha256 {on_disk.ruleset.sha256[:12]}"
             f"{' (active)' if same else ' (not active yet)'}"
         )
 
@@ -136,7 +147,7 @@ def params_set(
 ) -> None:
     """Override a param for one company or one domain (a domain's wins)."""
     context = cli_context(ctx)
-    ruleset = load_rules(context.settings.rules.path)
+    ruleset = load_rules(context.settings.rules.existing_path())
     row = set_param(context.engine, ruleset, name, value, company=company, domain=domain)
     typer.echo(f"{row.name} = {row.value} for {row.scope} {row.scope_key}")
 
@@ -152,7 +163,7 @@ def params_list(
     if as_json:
         typer.echo(json.dumps([row.as_json() for row in rows], indent=2))
         return
-    ruleset = load_rules(context.settings.rules.path)
+    ruleset = load_rules(context.settings.rules.existing_path())
     for param in ruleset.params.values():
         typer.echo(f"{param.name:24} {param.default!s:>10}  (default, {ruleset.path})")
         for row in rows:

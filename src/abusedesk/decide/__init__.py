@@ -22,13 +22,15 @@ from abusedesk.decide.reload import RulesWatcher
 def policy_engine(settings: Settings) -> PolicyEngine:
     """The engine for the configured rules and notice templates.
 
-    `RulesError` when the rules file does not check, `ConfigError` when a notice
-    template does not render: both stop a start-up, not the first suspension.
+    `RulesError` when the rules file does not check, `ConfigError` when the configured
+    rules file is missing or a notice template does not render: each stops a start-up
+    (or an `ingest`, before it stores anything), not the first suspension.
     """
     from abusedesk.notify.compose import NoticeComposer
 
+    rules = settings.rules.existing_path()
     notices = NoticeComposer.from_settings(settings.notices)
-    return PolicyEngine(load_rules(settings.rules.path), notices)
+    return PolicyEngine(load_rules(rules), notices)
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import col
 
+from abusedesk.config import packaged_rules
 from abusedesk.decide.expr import parse_duration
 from abusedesk.decide.loader import read_rules
 from abusedesk.decide.reload import read_status
@@ -40,6 +41,7 @@ def show_policy(call: Call) -> Page:
         "policy.html",
         {
             "path": path,
+            "packaged": path == packaged_rules(),
             "text": text,
             "active_sha256": policy.ruleset.sha256 if policy else None,
             "disk_sha256": on_disk.ruleset.sha256 if on_disk.ruleset else None,
