@@ -44,6 +44,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+DEMO = REPO / "src" / "abusedesk" / "demo"
+"""The demo's configuration and sample accounts, which the package carries."""
 REPORT = FIXTURES / "reports" / "attribution" / "01-relay-alice.eml"
 MESSAGE_ID = b"Message-ID: <arf.01-relay-alice@arf.mail.yahoo.example>"
 TARGETS = {"version": 0.25, "ingest": 0.6}
@@ -94,9 +96,8 @@ def environment(tmp: Path) -> dict[str, str]:
     env.update(
         {
             "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
-            "ABUSEDESK_CONFIG": str(FIXTURES / "abusedesk.toml"),
+            "ABUSEDESK_CONFIG": str(DEMO / "abusedesk.toml"),
             "ABUSEDESK_DATA_DIR": str(tmp / "data"),
-            "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
         }
     )
     return env
@@ -141,7 +142,7 @@ def main() -> int:
         tmp = Path(name)
         env = environment(tmp)
         subprocess.run(
-            [*abusedesk, "accounts", "import", str(FIXTURES / "accounts.csv")],
+            [*abusedesk, "accounts", "import", str(DEMO / "accounts.csv")],
             env=env,
             cwd=tmp,
             check=True,

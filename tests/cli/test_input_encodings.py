@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import DEFAULT_RULES, FIXTURES, REPO
 
 LATIN1 = "caf\xe9 = 1\n".encode("latin-1")
 CONFIG_EXIT, DATA_EXIT, USAGE_EXIT, INTERNAL = 78, 65, 64, 70
@@ -64,7 +64,7 @@ def test_a_rules_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
 
 def test_scenarios_that_are_not_utf8_are_named(tmp_path: Path) -> None:
     rules = tmp_path / "policy.yaml"
-    rules.write_bytes((REPO / "rules" / "default.yaml").read_bytes())
+    rules.write_bytes(DEFAULT_RULES.read_bytes())
     scenarios = tmp_path / "policy.scenarios.yaml"
     scenarios.write_bytes(b"# " + LATIN1)
 

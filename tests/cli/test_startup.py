@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import DEMO, FIXTURES
 
 from abusedesk.errors import StorageError
 from abusedesk.store.engine import create_database_engine
@@ -53,10 +53,9 @@ def loaded_modules(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ABUSEDESK_")}
     env.update(
         {
-            "ABUSEDESK_CONFIG": str(FIXTURES / "abusedesk.toml"),
+            "ABUSEDESK_CONFIG": str(DEMO / "abusedesk.toml"),
             "ABUSEDESK_DATABASE_URL": database_url,
             "ABUSEDESK_DATA_DIR": str(data_dir),
-            "ABUSEDESK_RULES__PATH": str(REPO / "rules" / "default.yaml"),
         }
     )
     result = subprocess.run(
