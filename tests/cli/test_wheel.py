@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -49,7 +50,7 @@ class Installed:
     env: dict[str, str]
 
     def abusedesk(
-        self, *args: str, cwd: Path, env: dict[str, str] | None = None
+        self, *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.venv / "bin" / "abusedesk"), *args],
@@ -58,6 +59,7 @@ class Installed:
             capture_output=True,
             text=True,
             timeout=120,
+            input=stdin,
         )
 
 
@@ -157,6 +159,66 @@ def test_a_user_starts_from_an_empty_folder(installed: Installed, work: Path) ->
     assert "stored 1 report(s); processed 1" in ingested
     alice = json.loads(checked(run("mailbox", "show", "alice@shop.example", "--json", cwd=work)))
     assert alice["complaints"] == {"complaint": 1}
+
+
+def test_every_command_of_using_it_works_from_the_wheel(installed: Installed, work: Path) -> None:
+    """The README's "Using it", command by command, on the packaged defaults."""
+    relays = {
+        "ABUSEDESK_ATTRIBUTION__RELAYS": RELAYS,
+        "ABUSEDESK_NOTICES__SMARTHOST_PORT": str(free_port()),  # nothing listens: retried
+    }
+
+    def ok(*args: str, stdin: str | None = None) -> str:
+        return checked(installed.abusedesk(*args, cwd=work, env=relays, stdin=stdin))
+
+    def as_json(*args: str) -> Any:
+        return json.loads(ok(*args))
+
+    samples = installed.package / "demo"
+    assert "Usage" in ok("--help")
+    ok("init")
+    ok("db", "upgrade")
+    ok("accounts", "import", str(samples / "accounts.csv"))
+    ok("accounts", "add", "new@shop.example", "--signup-ip", "203.0.113.9")
+    assert "new@shop.example" in {row["address"] for row in as_json("accounts", "list", "--json")}
+    forged = str(samples / "reports" / "05-forged-relay-hops-below-external.eml")
+    parsed = as_json("parse", "--json", forged)
+    assert parsed["mailbox"] is None and parsed["candidate"]["mailbox"] == "bob@shop.example"
+    assert "processed" in ok("ingest", str(samples / "reports"))
+    newsletter = as_json("mailbox", "show", "newsletter@shop.example", "--json")
+    assert newsletter["services"]["send"] is False
+    quarantined = as_json("reports", "list", "--status", "quarantined", "--json")
+    assert quarantined
+    assert "Feedback-Type" in ok("reports", "show", str(quarantined[0]["id"]))
+    assert ": OK (" in ok("rules", "check")
+    assert " passed, 0 failed" in ok("rules", "test")
+    ok("rules", "replay", "--rules", str(work / "rules" / "default.yaml"), "--since", "3650d")
+    assert "default.yaml" in ok("rules", "status")
+    ok("rules", "params", "set", "complaint_limit", "10", "--domain", "shop.example")
+    decisions = as_json("decisions", "list", "--mailbox", "newsletter@shop.example", "--json")
+    suspending = next(d for d in decisions if "soft-suspend" in map(str, d["fired"]))
+    assert "soft-suspend" in ok("decisions", "explain", str(suspending["id"]))
+    ok("users", "add", "sam", "--role", "staff", "--password-stdin", stdin="sam-secret-9\n")
+    company = "Acme Hosting Resellers"
+    ok("users", "add", "ann", "--role", "company-admin", "--company", company, "--password-stdin",
+       stdin="ann-secret-9\n")  # fmt: skip
+    assert {"ann", "sam"} <= {user["username"] for user in as_json("users", "list", "--json")}
+    assert ok("users", "token", "ann").strip()
+    assert as_json("suspensions", "list", "--company", company, "--json")
+    ok("notices", "list", "--json")
+    [notice, *_] = as_json("notices", "list", "--json")
+    assert "newsletter@shop.example" in ok("notices", "show", str(notice["id"]))
+    ok("notices", "send")
+    ok("suspensions", "lift", "newsletter@shop.example", "--as", "ann", "--outcome", "educated",
+       "--note", "talked to them")  # fmt: skip
+    candidates = as_json("candidates", "list", "--json")
+    hosted = next(c for c in candidates if c["candidate"]["hosted"])
+    ok("candidates", "charge", str(hosted["report_id"]), "--as", "sam", "--note", "relay log")
+    ok("mailbox", "delete", "bob@shop.example", "--as", "ann", "--note", "closed")
+    assert as_json("audit", "list", "--actor", "ann", "--json")
+    ok("audit", "list", "--as", "ann", "--action", "suspension.lift")
+    doctor = installed.abusedesk("doctor", cwd=work, env=relays)
+    assert doctor.returncode in (0, 1) and "Traceback" not in doctor.stderr, doctor.stderr
 
 
 @pytest.fixture
