@@ -11,7 +11,7 @@ Four commands, each a process of its own, as a shell or an MTA starts them:
     attribute, record the complaint, decide it with the default rules).
 
 Setup, not timed: a fresh data dir (SQLite) in a temp folder, the demo config
-(fixtures/abusedesk.toml: our relays, provider networks) and the sample
+(src/abusedesk/demo/abusedesk.toml: our relays, provider networks) and the sample
 account directory imported, so the report is charged to a mailbox and its
 complaint decided. Each ingest gets the report with a Message-ID of its own,
 so every run records and decides a new complaint instead of finding a
@@ -157,7 +157,7 @@ def main() -> int:
     baseline = statistics.median(commands[0].wall)
     print(
         f"workload: each command {rounds} times, interleaved, median; SQLite in a fresh temp "
-        "data dir\n          with fixtures/abusedesk.toml and fixtures/accounts.csv imported;\n"
+        "data dir\n          with the demo config and accounts (package data) imported;\n"
         "          bytecode cached (one warm-up round, not counted)"
     )
     print(
