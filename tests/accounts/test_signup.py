@@ -12,10 +12,11 @@ from sqlmodel import Session, col
 
 from abusedesk.access import Role
 from abusedesk.access.scope import Actor
-from abusedesk.accounts.csv_reader import normalize_address, normalize_domain, read_account_rows
+from abusedesk.accounts.csv_reader import read_account_rows
 from abusedesk.accounts.importer import import_accounts
 from abusedesk.accounts.signup import add_account, signup_from, valid_address
 from abusedesk.errors import RefusedError, UsageError
+from abusedesk.store.addresses import normalize_address, normalize_domain
 from abusedesk.store.tables import AuditEntry, Domain
 
 OPERATOR = Actor("operator:test", Role.STAFF, None, None, "cli")

@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, 
 from sqlmodel import Session, col
 
 from abusedesk.access import Role
-from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.errors import NotFoundError
+from abusedesk.store.addresses import normalize_address
 from abusedesk.store.tables import (
     AdminUser,
     Company,

@@ -19,8 +19,8 @@ from sqlmodel import Session, col
 
 from abusedesk.access import Role
 from abusedesk.access.sessions import end_sessions
-from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.errors import NotFoundError, RefusedError, UsageError
+from abusedesk.store.addresses import normalize_address
 from abusedesk.store.tables import AdminUser, Company, Domain
 
 MIN_PASSWORD_LENGTH = 8

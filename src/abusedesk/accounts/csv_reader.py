@@ -8,15 +8,13 @@ is written, so a bad file never half-imports.
 from __future__ import annotations
 
 import csv
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import idna
-
 from abusedesk.errors import DirectoryImportError
+from abusedesk.store.addresses import normalize_address, normalize_domain
 
 REQUIRED_COLUMNS = ("company", "company_abuse_contact", "domain", "address", "created_at")
 
@@ -30,33 +28,6 @@ class AccountRow:
     address: str
     created_at: datetime | None
     signup_ip: str | None = None
-
-
-def normalize_address(address: str) -> str:
-    """The stored form of a mailbox address: trimmed, lowercased, its domain `normalize_domain`'s.
-
-    Never raises: a look-up with something that is no address simply finds nothing.
-    """
-    local, at, domain = address.strip().rpartition("@")
-    if not at:
-        return normalize_domain(domain) if "." in domain else domain.lower()
-    return f"{unicodedata.normalize('NFC', local).lower()}@{normalize_domain(domain)}"
-
-
-def normalize_domain(domain: str) -> str:
-    """The one stored form of a domain name: lowercase ASCII, an IDN as its `xn--` A-label.
-
-    So `Bücher.Example`, `bücher.example` and `xn--bcher-kva.example` are one
-    domain (UTS 46 mapping, IDNA 2008). A name IDNA refuses is only lowercased;
-    `accounts.signup` refuses it before anything is stored.
-    """
-    name = domain.strip().removesuffix(".")
-    if name.isascii():
-        return name.lower()
-    try:
-        return idna.encode(name, uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError):
-        return unicodedata.normalize("NFC", name).lower()
 
 
 def read_account_rows(path: Path) -> list[AccountRow]:

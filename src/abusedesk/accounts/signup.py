@@ -32,10 +32,10 @@ from sqlmodel import Session, col
 
 from abusedesk.access.audit import AuditAction, record_audit
 from abusedesk.access.scope import Actor
-from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.decide import PolicyEngine, decide_event, signup_event
 from abusedesk.decide.model import EventKind
 from abusedesk.errors import AbusedeskError, DirectoryImportError, RefusedError, UsageError
+from abusedesk.store.addresses import normalize_address
 from abusedesk.store.tables import Company, Contact, Domain, Mailbox
 from abusedesk.store.types import utcnow
 

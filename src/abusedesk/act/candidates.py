@@ -22,8 +22,8 @@ from sqlmodel import Session, col
 
 from abusedesk.access import Role
 from abusedesk.access.scope import Actor
-from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.errors import RefusedError
+from abusedesk.store.addresses import normalize_address
 from abusedesk.store.tables import Company, Complaint, Domain, Mailbox, RawReport
 
 

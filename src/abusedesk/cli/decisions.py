@@ -9,10 +9,10 @@ import typer
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.cli.context import cli_context
 from abusedesk.decide.explain import explain_decision
 from abusedesk.errors import NotFoundError
+from abusedesk.store.addresses import normalize_address
 from abusedesk.store.tables import Decision, Mailbox
 
 app = typer.Typer(help="What the rules decided, and why.", no_args_is_help=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, type_coerce
 from sqlmodel import col
 
-from abusedesk.accounts.csv_reader import normalize_address
+from abusedesk.store.addresses import normalize_address
 from abusedesk.store.tables import Mailbox
 
 MAILBOX_ID = type_coerce(col(Mailbox.id), Integer)
@@ -27,7 +27,7 @@ def normalize(address: str) -> str:
     """The stored form of a sender's name as Postfix sent it, so that no spelling of a
     mailbox's address passes for another: `<…>` and space trimmed, a quoted local part
     that needs no quotes unquoted (`"alice"@…`, `"al\\ice"@…`), the local part lowercased,
-    the domain without its root dot and in its one stored form (`accounts.csv_reader`:
+    the domain without its root dot and in its one stored form (`store.addresses`:
     an IDN as its `xn--` A-label, so both spellings of `bücher.example` are one)."""
     text = address.strip().strip("<>").strip()
     local, at, domain = text.rpartition("@")

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import Engine, Select, func, select
 from sqlmodel import Session, col
 
-from abusedesk.accounts.csv_reader import normalize_address
 from abusedesk.attribute.attribution import MailboxDirectory
+from abusedesk.store.addresses import normalize_address
 from abusedesk.store.tables import (
     Company,
     Complaint,
