@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import smtplib
 import statistics
 import subprocess
@@ -121,8 +122,20 @@ def soak(duration: float, clients: int, workers: int | None) -> int:
         return 2
 
 
+CORPUS = intake.REPO.parent / "shared" / "corpus" / "arf"
+
+
+def corpus_bodies() -> list[bytes]:
+    """The public corpus reports, CRLF, without their final line ends (the client adds a
+    line of its own to each copy, so that no two are the same)."""
+    files = sorted(CORPUS.glob("*.eml"))
+    if not files:
+        raise intake.MeasurementFailed(f"no corpus reports in {CORPUS}")
+    return [re.sub(rb"\r\n|\n|\r", b"\r\n", path.read_bytes()).rstrip(b"\r\n") for path in files]
+
+
 def run(duration: float, clients: int, workers: int | None) -> int:
-    bodies = [m.rpartition(b"\r\n\r\nbench copy")[0] for m in intake.corpus_messages(64)]
+    bodies = corpus_bodies()
     config = str(intake.DEMO / "abusedesk.toml")
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
