@@ -39,6 +39,18 @@ def test_values_may_contain_equals_signs_and_be_empty() -> None:
     assert parsed.sender == "a=b@x.example" and parsed.sasl_username == ""
 
 
+def test_a_non_ascii_request_is_read_and_only_what_is_read_must_be_utf8() -> None:
+    block = "request=smtpd_access_policy\nsasl_username=jürgen@bücher.example\n".encode()
+    parsed = parse_block(block + b"ccert_subject=\xff\xfe\nrecipient_count=2")
+    assert parsed.sasl_username == "jürgen@bücher.example" and parsed.recipient_count == 2
+
+
+def test_a_long_request_of_short_lines_is_read() -> None:
+    # Longer than one line may be, so the line lengths are measured: none is too long.
+    block = request(ccert_subject="C" * (MAX_LINE - 20), ccert_issuer="I" * (MAX_LINE - 20))
+    assert parse_block(block[:-2]).protocol_state is ProtocolState.RCPT
+
+
 @pytest.mark.parametrize(
     ("block", "problem"),
     [
@@ -49,6 +61,12 @@ def test_values_may_contain_equals_signs_and_be_empty() -> None:
         (b"request=smtpd_access_policy\nsasl_username=a\nsasl_username=b", "given twice"),
         (b"request=smtpd_access_policy\nrecipient_count=many", "is not a number"),
         (b"request=smtpd_access_policy\nsender=\xff\xfe", "not UTF-8"),
+        # The same faults in a block that is not all ASCII (the other way through).
+        ("request=smtpd_access_policy\nsender=é@x.example\n=v".encode(), "without a name"),
+        ("request=smtpd_access_policy\nsender=é@x.example\nno equals".encode(), "name=value"),
+        ("request=smtpd_access_policy\nsender=é\nsender=f".encode(), "given twice"),
+        ("request=smtpd_access_policy\nrecipient_count=²".encode(), "is not a number"),
+        ("request=smtpd_access_policy\nrecipient_count=١".encode(), "is not a number"),
         (b"request=smtpd_access_policy\nx=" + b"a" * MAX_LINE, "attribute line of"),
         (
             b"request=smtpd_access_policy\n" + b"".join(b"a%d=1\n" % i for i in range(200)),

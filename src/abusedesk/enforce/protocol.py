@@ -56,30 +56,36 @@ class PolicyRequest:
     client_address: str = ""
 
 
-_READ = (
-    b"request",
-    b"protocol_state",
-    b"sasl_username",
-    b"sender",
-    b"recipient",
-    b"queue_id",
-    b"recipient_count",
-    b"client_address",
+_STATES = {state.value: state for state in ProtocolState}
+_READ = tuple(
+    (name, name.encode())
+    for name in (
+        "request",
+        "protocol_state",
+        "sasl_username",
+        "sender",
+        "recipient",
+        "queue_id",
+        "recipient_count",
+        "client_address",
+    )
 )
 
 
 def parse_block(block: bytes) -> PolicyRequest:
-    """One request from its lines (without the empty line that ends it)."""
+    """One request from its lines (without the empty line that ends it).
+
+    Every request passes here, so the checks are whole-block operations rather than a
+    Python loop over some thirty lines (a block no longer than a line may be cannot hold a
+    line that is too long), and only the attributes enforcement reads are decoded.
+    """
     lines = block.split(b"\n")
     if len(lines) > MAX_ATTRIBUTES:
         raise MalformedRequest(f"{len(lines)} attributes in one request (at most {MAX_ATTRIBUTES})")
-    longest = max(map(len, lines))
-    if longest > MAX_LINE:
+    if len(block) > MAX_LINE and (longest := max(map(len, lines))) > MAX_LINE:
         raise MalformedRequest(f"an attribute line of {longest} bytes (at most {MAX_LINE})")
-    # Every request passes here, so the checks are whole-block operations rather
-    # than a Python loop over some forty lines.
     try:
-        values = dict(line.split(b"=", 1) for line in lines)
+        values = dict([line.split(b"=", 1) for line in lines])
     except ValueError:
         bad = next(line for line in lines if b"=" not in line)
         raise MalformedRequest(f"not a name=value line: {bad[:80]!r}") from None
@@ -89,31 +95,29 @@ def parse_block(block: bytes) -> PolicyRequest:
         # Two values for one name make the request ambiguous (which sasl_username?).
         raise MalformedRequest("an attribute given twice")
     try:
-        read = {name: values[name].decode("utf-8") for name in _READ if name in values}
+        # Only what is read must be UTF-8: Postfix passes other attributes on as it got them.
+        read = {name: values[key].decode("utf-8") for name, key in _READ if key in values}
     except UnicodeDecodeError:
         raise MalformedRequest("an attribute value that is not UTF-8") from None
     return _request(read)
 
 
-def _request(values: dict[bytes, str]) -> PolicyRequest:
-    request = values.get(b"request")
+def _request(values: dict[str, str]) -> PolicyRequest:
+    request = values.get("request")
     if request != REQUEST_TYPE:
         raise MalformedRequest(f"request={request or '(missing)'!r} is not {REQUEST_TYPE}")
-    try:
-        state = ProtocolState(values.get(b"protocol_state", "RCPT").upper())
-    except ValueError:
-        state = ProtocolState.UNKNOWN
-    count = values.get(b"recipient_count") or "0"
-    if not count.isdigit():
+    state = _STATES.get(values.get("protocol_state", "RCPT").upper(), ProtocolState.UNKNOWN)
+    count = values.get("recipient_count") or "0"
+    if not (count.isascii() and count.isdigit()):  # not "²", which int() refuses
         raise MalformedRequest(f"recipient_count={count[:20]!r} is not a number")
     return PolicyRequest(
         protocol_state=state,
-        sasl_username=values.get(b"sasl_username", ""),
-        sender=values.get(b"sender", ""),
-        recipient=values.get(b"recipient", ""),
-        queue_id=values.get(b"queue_id", ""),
+        sasl_username=values.get("sasl_username", ""),
+        sender=values.get("sender", ""),
+        recipient=values.get("recipient", ""),
+        queue_id=values.get("queue_id", ""),
         recipient_count=int(count),
-        client_address=values.get(b"client_address", ""),
+        client_address=values.get("client_address", ""),
     )
 
 
